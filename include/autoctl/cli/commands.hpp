@@ -1,0 +1,23 @@
+#pragma once
+// Registration of each group of commands into the tree (one source file each).
+
+#include <iosfwd>
+#include <string>
+
+#include "autoctl/cli/command_line.hpp"
+
+namespace autoctl::cli {
+
+// The pg_auto_failover release whose command line and monitor protocol autoctl follows.
+inline constexpr const char* kPgAutoFailoverVersion = "2.2";
+
+std::string version_string();  // "0.1.0"
+
+// "autoctl version 0.1.0\ncompatible with pg_auto_failover 2.2\n", or a JSON object.
+void print_version(std::ostream& out, bool json);
+
+void register_version_commands(CommandLine& command_line);  // version, help
+void register_config_commands(CommandLine& command_line);   // config check|get|set
+void register_show_commands(CommandLine& command_line);     // show file
+
+}  // namespace autoctl::cli

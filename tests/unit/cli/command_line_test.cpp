@@ -1,0 +1,97 @@
+// The command tree, run in-process.
+
+#include "autoctl/cli/command_line.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "autoctl/cli/commands.hpp"
+
+namespace autoctl::cli {
+namespace {
+
+struct Outcome {
+    int exit_code;
+    std::string out;
+    std::string err;
+};
+
+Outcome run(std::vector<std::string> args) {
+    args.insert(args.begin(), "autoctl");
+    std::vector<const char*> argv;
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    CommandLine command_line;
+    std::ostringstream out;
+    std::ostringstream err;
+    int code = 0;
+    try {
+        code = command_line.run(static_cast<int>(argv.size()), argv.data(), out, err);
+    } catch (const CLI::ParseError& error) {
+        code = command_line.report_parse_error(error, err);
+    }
+    return {code, out.str(), err.str()};
+}
+
+TEST(CommandLineTest, RootListingHasPgAutoctlLayout) {
+    CommandLine command_line;
+    EXPECT_EQ(command_listing(command_line.root()),
+              "  autoctl\n"
+              "  + config   Manages the autoctl configuration\n"
+              "  + show     Show autoctl information\n"
+              "    help     print help message\n"
+              "    version  print autoctl version\n");
+}
+
+TEST(CommandLineTest, TreeIsDepthFirstWithBlankLines) {
+    CommandLine command_line;
+    const auto tree = command_tree(command_line.root());
+    const auto config = tree.find("\n  autoctl config\n");
+    const auto show = tree.find("\n  autoctl show\n");
+    ASSERT_NE(config, std::string::npos);
+    ASSERT_NE(show, std::string::npos);
+    EXPECT_LT(config, show);
+    EXPECT_EQ(tree.substr(tree.size() - 2), "\n\n");
+}
+
+TEST(CommandLineTest, BreadcrumbAndSets) {
+    CommandLine command_line;
+    auto* config = command_line.root().get_subcommand("config");
+    auto* get = config->get_subcommand("get");
+    EXPECT_EQ(breadcrumb(*get), "autoctl config get");
+    EXPECT_TRUE(is_command_set(command_line.root()));
+    EXPECT_TRUE(is_command_set(*config));
+    EXPECT_FALSE(is_command_set(*get));
+}
+
+TEST(CommandLineTest, VerbosityIsCountedAnywhere) {
+    CommandLine command_line;
+    std::vector<const char*> argv{"autoctl", "-vv", "version", "-v"};
+    std::ostringstream out;
+    std::ostringstream err;
+    EXPECT_EQ(command_line.run(static_cast<int>(argv.size()), argv.data(), out, err), 0);
+    EXPECT_EQ(command_line.global().verbose, 3);
+    EXPECT_NE(out.str().find("autoctl version " + version_string()), std::string::npos);
+}
+
+TEST(CommandLineTest, HelpAndErrorsInProcess) {
+    auto outcome = run({"show", "--help"});
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(
+        outcome.err.rfind("autoctl show: Show autoctl information\nusage: autoctl show <command> ...\n", 0),
+        0u)
+        << outcome.err;
+
+    outcome = run({"show"});
+    EXPECT_EQ(outcome.exit_code, 1);
+    EXPECT_EQ(outcome.err,
+              "autoctl show: expected a command\n\nAvailable commands:\n  autoctl show\n"
+              "    file  List autoctl internal files (config, state, pid)\n\n");
+
+    outcome = run({"show", "nope"});
+    EXPECT_EQ(outcome.exit_code, 1);
+    EXPECT_EQ(outcome.err, "autoctl show: nope: unknown command, see \"autoctl show --help\"\n");
+}
+
+}  // namespace
+}  // namespace autoctl::cli
