@@ -108,24 +108,41 @@ bool primary_lost_with_several_standbys(Step& s, const Ctx& c) {
     return false;  // continue with the next rules, keeping any assignment made above
 }
 
+// Rules 7 and 8 must not send a standby of an election back to the primary that came back while
+// the elected candidate is still being promoted: that primary would acknowledge commits through it
+// again, and the candidate, elected on older LSNs, would then be promoted without them (property
+// tests). The standbys join the candidate once it streams WAL (join_secondary).
+bool election_candidate_pending(const Step& s) { return candidate_being_promoted(s.group) != nullptr; }
+
 // rule 7
 bool report_lsn_joins_wait_primary(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::ReportLsn) ||
-        !cur_any(c.p, {S::WaitPrimary, S::JoinPrimary}) || !is_healthy(s.group, c.p))
+    // Also while the wait_primary is on its way to primary (as rules 27 and 29 allow): it waits in
+    // enable_sync_rep for a synchronous standby to stream, so keeping the reporting standbys away
+    // would deadlock the group (found by the property tests).
+    const bool wait_primary_to_primary =
+        c.p != nullptr && c.p->reported == S::WaitPrimary && c.p->goal == S::Primary;
+    if (!is_current_state(c.a, S::ReportLsn) || election_candidate_pending(s) ||
+        !(cur_any(c.p, {S::WaitPrimary, S::JoinPrimary}) || wait_primary_to_primary) || !is_healthy(s.group, c.p))
         return false;
     s.assign(*c.a, S::Secondary,
              goal_sentence(*c.a, S::Secondary, "after " + describe(*c.p) + " converged to " +
-                                                   std::string(to_string(c.p->goal))));
+                                                   std::string(to_string(c.p->reported))));
     s.match("report_lsn_joins_wait_primary", "a new primary is serving: the reporting standby follows it");
     return true;
 }
 
 // rule 8
 bool report_lsn_joins_primary(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::ReportLsn) || !is_current_state(c.p, S::Primary) || !is_healthy(s.group, c.p))
+    // Also while the primary goes through apply_settings (is_in_primary_state): on its way back to
+    // primary it waits in enable_sync_rep for a synchronous standby (deadlock otherwise, as rule 7).
+    const bool primary_or_settings =
+        is_in_primary_state(c.p) && (c.p->goal == S::Primary || c.p->goal == S::ApplySettings);
+    if (!is_current_state(c.a, S::ReportLsn) || election_candidate_pending(s) || !primary_or_settings ||
+        !is_healthy(s.group, c.p))
         return false;
     s.assign(*c.a, S::Secondary,
-             goal_sentence(*c.a, S::Secondary, "after " + describe(*c.p) + " converged to primary"));
+             goal_sentence(*c.a, S::Secondary, "after " + describe(*c.p) + " converged to " +
+                                                   std::string(to_string(c.p->reported))));
     s.match("report_lsn_joins_primary", "the primary is serving: the reporting standby follows it");
     return true;
 }
@@ -242,7 +259,12 @@ bool candidate_promoted_for_primary_maintenance(Step& s, const Ctx& c) {
 
 // rule 19
 bool citus_worker_promoted_at_once(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::PreparePromotion) || c.p == nullptr || !c.citus_worker) return false;
+    // A primary entering maintenance is waited for, as in rule 21: rule 18 then promotes through
+    // stop_replication and rule 23 keeps it in maintenance (pg_auto_failover demotes it instead when
+    // the candidate reports first, losing the operator's maintenance request).
+    if (!is_current_state(c.a, S::PreparePromotion) || c.p == nullptr || !c.citus_worker ||
+        is_in_maintenance(c.p))
+        return false;
     s.assign(*c.a, S::WaitPrimary,
              goal_sentence(*c.a, S::WaitPrimary, "as the coordinator now blocks writes to this worker group"));
     s.assign(*c.p, S::Demoted, goal_sentence(*c.p, S::Demoted, "after a failover of its worker group"));
@@ -294,7 +316,16 @@ bool new_primary_after_primary_maintenance(Step& s, const Ctx& c) {
 
 // rule 24, with autoctl's faster release (docs/state-machine.md)
 bool new_primary_after_old_primary_demoted(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::StopReplication) || c.p == nullptr) return false;
+    if (!is_current_state(c.a, S::StopReplication)) return false;
+    if (c.p == nullptr) {
+        // The old primary was removed while the candidate promoted: nothing is left to wait for, as
+        // in rule 22 (Citus workers: rule 26). pg_auto_failover leaves the group stuck here.
+        if (c.citus_worker) return false;
+        s.assign(*c.a, S::WaitPrimary, goal_sentence(*c.a, S::WaitPrimary, "as no other node can take writes"));
+        s.match("new_primary_after_old_primary_demoted",
+                "no node belongs to the old primary any more (it was removed): the promoted node takes writes");
+        return true;
+    }
     std::string why;
     if (is_current_state(c.p, S::DemoteTimeout))
         why = "the old primary reported that it stopped";
@@ -313,7 +344,9 @@ bool new_primary_after_old_primary_demoted(Step& s, const Ctx& c) {
 
 // rule 25
 bool citus_worker_new_primary(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::StopReplication) || c.p == nullptr || !c.citus_worker) return false;
+    // As in rule 19: never demote a primary the operator put in maintenance (rules 23 and 26 finish).
+    if (!is_current_state(c.a, S::StopReplication) || c.p == nullptr || !c.citus_worker || is_in_maintenance(c.p))
+        return false;
     s.assign(*c.a, S::WaitPrimary, goal_sentence(*c.a, S::WaitPrimary, "after it promoted"));
     s.assign(*c.p, S::Demoted, goal_sentence(*c.p, S::Demoted, "after " + describe(*c.a) + " promoted"));
     s.match("citus_worker_new_primary", "a Citus worker's writes are blocked by the coordinator");
@@ -430,6 +463,12 @@ bool proceed_group_state(Step& s, std::int64_t active_id) {
     }
     for (const auto& rule : kRules)
         if (rule.fn(s, c)) return true;
+    // Only rule 6 assigns goals and then lets the next rules run: when none of them matched, its
+    // assignments (old primary draining, standbys report_lsn) still need a rule name for the events.
+    if (!s.decision.assignments.empty())
+        s.match("primary_lost_with_several_standbys",
+                "the primary is unhealthy and the group has more than two nodes: every standby reports its "
+                "LSN before the election");
     return false;
 }
 

@@ -85,14 +85,18 @@ std::vector<KeeperTransition> build_table() {
         {{S::WaitPrimary, S::JoinPrimary, S::ApplySettings}, {S::Primary}, K::Any, A::EnableSyncRep, "a synchronous standby is ready: enable synchronous replication"},
         {{S::Primary, S::WaitPrimary}, {S::ApplySettings}, K::Any, A::None, "settings changed: they are applied on the way out of apply_settings"},
         {{S::Single}, {S::ApplySettings}, K::Any, A::None, "settings changed: they are applied on the way out of apply_settings"},
-        {{S::ApplySettings}, {S::Single}, K::Any, A::DisableReplication, "settings applied, no standby left"},
 
         // Demotion of the primary.
         {{S::Primary, S::JoinPrimary, S::ApplySettings, S::WaitPrimary, S::Single}, {S::Draining, S::DemoteTimeout, S::Demoted}, K::Any, A::StopPostgres, "a failover occurred: stop accepting writes"},
         {{S::Draining}, {S::Demoted, S::DemoteTimeout}, K::Any, A::StopPostgres, "the old primary is being demoted"},
         {{S::DemoteTimeout}, {S::Demoted}, K::Any, A::StopPostgres, "the old primary is demoted"},
         {{S::DemoteTimeout}, {S::Primary}, K::Any, A::StartPostgres, "detected a network partition, but the monitor did not fail over"},
-        {{S::DemoteTimeout}, {S::WaitPrimary, S::Single}, K::Any, A::ResumeAsPrimary, "the monitor did not fail over: resume as primary"},
+        // A primary that fenced itself (demote_timeout set locally) may meanwhile have been given any
+        // goal a primary can get; without these rows it would be stuck for good (property tests).
+        {{S::DemoteTimeout}, {S::ApplySettings}, K::Any, A::StartPostgres, "detected a network partition, but the monitor did not fail over: settings are applied on the way out of apply_settings"},
+        {{S::DemoteTimeout}, {S::Draining}, K::Any, A::StopPostgres, "the node already stopped Postgres after a network partition"},
+        {{S::DemoteTimeout}, {S::PrepareMaintenance}, K::Any, A::StopPostgresForPrimaryMaintenance, "the node already stopped Postgres after a network partition"},
+        {{S::DemoteTimeout}, {S::WaitPrimary}, K::Any, A::ResumeAsPrimary, "the monitor did not fail over: resume as primary"},
         {{S::Demoted, S::DemoteTimeout, S::Draining}, {S::Single}, K::Worker, A::CitusWorkerResumeAsPrimary, "the failover was aborted: resume as primary"},
         {{S::Demoted, S::DemoteTimeout, S::Draining}, {S::Single}, K::Any, A::ResumeAsPrimary, "the failover was aborted: resume as primary"},
         {{S::Draining}, {S::Primary, S::WaitPrimary}, K::Any, A::ResumeAsPrimary, "the failover was aborted: resume as primary"},
@@ -127,7 +131,7 @@ std::vector<KeeperTransition> build_table() {
         {{S::Secondary, S::CatchingUp, S::PreparePromotion, S::StopReplication, S::ReportLsn, S::WaitStandby}, {S::Single}, K::Any, A::PromoteStandby, "the other nodes are gone: promote"},
 
         // The multi-standby election.
-        {{S::Secondary, S::CatchingUp, S::Maintenance, S::PrepareMaintenance}, {S::ReportLsn}, K::Any, A::ReportLsn, "disconnect from the failed primary and report the LSN"},
+        {{S::Secondary, S::CatchingUp, S::Maintenance, S::PrepareMaintenance, S::JoinSecondary}, {S::ReportLsn}, K::Any, A::ReportLsn, "disconnect from the failed primary and report the LSN"},
         {{S::Draining, S::Demoted, S::DemoteTimeout, S::Primary, S::WaitPrimary, S::Single, S::ApplySettings}, {S::ReportLsn}, K::Any, A::ReportLsnAndDropSlots, "the old primary restarts as a standby without an upstream"},
         {{S::ReportLsn}, {S::FastForward}, K::Any, A::FastForward, "fetch the missing WAL from the most advanced standby"},
         {{S::FastForward}, {S::PreparePromotion}, K::Citus, A::CitusCleanupAndResumeAsPrimary, "the candidate caught up"},
@@ -135,6 +139,29 @@ std::vector<KeeperTransition> build_table() {
         {{S::ReportLsn}, {S::JoinSecondary}, K::Any, A::CheckpointAndStopPostgres, "stop, then follow the new primary"},
         {{S::ReportLsn, S::JoinSecondary}, {S::Secondary}, K::Any, A::FollowNewPrimary, "follow the new primary"},
         {{S::ReportLsn}, {S::CatchingUp}, K::Any, A::FollowNewPrimary, "follow the primary"},
+
+        // Pairs the monitor emits that pg_auto_failover's table lacks, found by
+        // tests/unit/fsm/keeper_table_test.cpp. Settings changed (set_candidate_priority,
+        // set_replication_quorum, remove_node) while the new primary had not yet reported its goal.
+        {{S::StopReplication}, {S::ApplySettings}, K::Coordinator, A::CitusCoordinatorPromoteStandbyToPrimary, "settings changed while promoting: accept writes as the new coordinator, then apply them on the way out of apply_settings"},
+        {{S::StopReplication}, {S::ApplySettings}, K::Worker, A::CitusWorkerPromoteStandbyToPrimary, "settings changed while promoting: commit citus_update_node, then apply them on the way out of apply_settings"},
+        {{S::StopReplication}, {S::ApplySettings}, K::Any, A::PromoteStandbyToPrimary, "settings changed while promoting: accept writes, then apply them on the way out of apply_settings"},
+        {{S::PreparePromotion}, {S::ApplySettings}, K::Worker, A::CitusWorkerPromoteStandby, "settings changed while promoting: promote and commit citus_update_node, then apply them on the way out of apply_settings"},
+        {{S::PreparePromotion}, {S::ApplySettings}, K::Any, A::PromoteStandby, "settings changed while promoting: promote, then apply them on the way out of apply_settings"},
+        {{S::JoinPrimary}, {S::ApplySettings}, K::Any, A::None, "settings changed: they are applied on the way out of apply_settings"},
+        // The group shrank to this node alone (lone_node_becomes_single).
+        {{S::FastForward, S::JoinSecondary, S::WaitMaintenance}, {S::Single}, K::Coordinator, A::CitusCoordinatorPromoteStandbyToSingle, "the other nodes are gone: promote as the coordinator"},
+        {{S::FastForward, S::JoinSecondary, S::WaitMaintenance}, {S::Single}, K::Worker, A::CitusWorkerPromoteStandby, "the other nodes are gone: promote and update the coordinator"},
+        {{S::FastForward, S::JoinSecondary, S::WaitMaintenance}, {S::Single}, K::Any, A::PromoteStandby, "the other nodes are gone: promote"},
+        {{S::PrepareMaintenance}, {S::Single}, K::Worker, A::CitusWorkerResumeAsPrimary, "the other nodes are gone: resume as primary instead of stopping for maintenance"},
+        {{S::PrepareMaintenance}, {S::Single}, K::Any, A::ResumeAsPrimary, "the other nodes are gone: resume as primary instead of stopping for maintenance"},
+        // The primary was removed (remove_node sends every other node to report_lsn), or a lone node
+        // has candidate priority 0 (lone_non_candidate_reports_lsn).
+        {{S::FastForward, S::WaitMaintenance, S::PreparePromotion}, {S::ReportLsn}, K::Any, A::ReportLsn, "the primary is gone: restart without an upstream and report the LSN"},
+        {{S::StopReplication, S::JoinPrimary}, {S::ReportLsn}, K::Any, A::ReportLsnAndDropSlots, "this node had taken the primary role: restart as a standby without an upstream"},
+        {{S::WaitStandby}, {S::ReportLsn}, K::Any, A::InitFromStandby, "not cloned yet: initialize from the most advanced standby"},
+        // A primary entering maintenance is demoted after all (stop_maintenance during a failover).
+        {{S::PrepareMaintenance}, {S::DemoteTimeout, S::Demoted}, K::Any, A::StopPostgres, "the old primary, already stopped for maintenance, is demoted"},
 
         // Drop.
         {{S::Init, S::Single, S::WaitPrimary, S::Primary, S::Draining, S::DemoteTimeout, S::Demoted, S::CatchingUp,

@@ -2,6 +2,7 @@
 // Test support for the state machine: builders for group snapshots and a small simulation of a
 // group (monitor decisions + keepers that converge + health checks) driven by a fake clock.
 
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -68,8 +69,21 @@ public:
         Decision decision;
     };
 
+    // One change of a node's state as the keeper sees it: a goal assigned by the monitor while the
+    // node reported `from` (by_keeper false), or the keeper reaching its goal (by_keeper true).
+    struct Transition {
+        TimePoint at;
+        std::int64_t node_id;
+        NodeState from;
+        NodeState to;
+        bool by_keeper;
+    };
+
     explicit GroupSim(GroupSnapshot g) : g_(std::move(g)) {
-        for (auto& n : g_.nodes) up_.push_back({n.id, true});
+        for (auto& n : g_.nodes) {
+            up_.push_back({n.id, true});
+            next_id_ = std::max(next_id_, n.id + 1);
+        }
     }
 
     GroupSnapshot& snapshot() { return g_; }
@@ -98,8 +112,95 @@ public:
 
     void apply_decision(std::int64_t id, const Decision& d) {
         if (d.empty() && d.rule.empty()) return;
+        record_assignments(d);
         ::autoctl::fsm::apply(g_, d);
         if (!d.empty()) events_.push_back(Event{g_.now, id, d});
+    }
+
+    // Registers a node through register_node(), as its keeper does at `pg_autoctl create`: the
+    // new row gets the next node id, the node is up, and from its first report on its keeper
+    // reports `registration_lsn()`. The registration appears in events() as a "register_node"
+    // event assigning the initial goal, followed by what the state machine decided.
+    RegistrationOutcome register_node(const RegistrationRequest& request) {
+        RegistrationOutcome out = ::autoctl::fsm::register_node(g_.formation, g_.nodes, request, next_id_, g_.now,
+                                                                g_.monitor_start, g_.timing);
+        if (!out.accepted) return out;
+        ++next_id_;
+        g_.formation = out.formation;
+        g_.nodes.push_back(out.node);
+        set_up(out.node.id, true);
+        set_lsn(out.node.id, registration_lsn_);
+        Decision registered;
+        registered.rule = "register_node";
+        registered.reason = out.messages.empty() ? std::string() : out.messages.front();
+        registered.assignments.push_back(Assignment{out.node.id, out.node.goal, "registered"});
+        registered.number_sync_standbys = out.decision.number_sync_standbys;  // already in out.formation
+        transitions_.push_back(Transition{g_.now, out.node.id, out.node.reported, out.node.goal, false});
+        events_.push_back(Event{g_.now, out.node.id, registered});
+        Decision rest = out.decision;
+        rest.number_sync_standbys = -1;
+        apply_decision(out.node.id, rest);
+        return out;
+    }
+    // A node with default settings named `name` at host 10.0.1.<next id>.
+    RegistrationOutcome register_node(const std::string& name, int candidate_priority = 50,
+                                      bool replication_quorum = true, NodeKind kind = NodeKind::Standalone) {
+        RegistrationRequest r;
+        r.host = "10.0.1." + std::to_string(next_id_);
+        r.name = name;
+        r.dbname = g_.formation.dbname;
+        r.kind = kind;
+        r.candidate_priority = candidate_priority;
+        r.replication_quorum = replication_quorum;
+        return register_node(r);
+    }
+    void set_registration_lsn(Lsn lsn) { registration_lsn_ = lsn; }
+    Lsn registration_lsn() const { return registration_lsn_; }
+
+    // From its next report on, the node's keeper reports this LSN (nodes without one keep theirs).
+    void set_lsn(std::int64_t id, Lsn lsn) {
+        for (auto& l : lsn_)
+            if (l.first == id) { l.second = lsn; return; }
+        lsn_.push_back({id, lsn});
+    }
+    // Called after a keeper reached a new state, before it reports: lets a test model side effects
+    // such as fast_forward fetching WAL (via set_lsn). set_on_converge replaces every hook,
+    // add_on_converge adds one; hooks run in the order they were added.
+    using ConvergeHook = std::function<void(GroupSim&, const Node&, NodeState from)>;
+    void set_on_converge(ConvergeHook hook) {
+        on_converge_.clear();
+        add_on_converge(std::move(hook));
+    }
+    void add_on_converge(ConvergeHook hook) {
+        if (hook) on_converge_.push_back(std::move(hook));
+    }
+
+    // Every state change seen by keepers, in order (see Transition).
+    const std::vector<Transition>& transitions() const { return transitions_; }
+
+    // The goals assigned to a node, in order (registration included).
+    std::vector<NodeState> goals_of(std::int64_t id) const {
+        std::vector<NodeState> result;
+        for (const auto& e : events_)
+            if (const Assignment* a = e.decision.assignment_for(id)) result.push_back(a->goal);
+        return result;
+    }
+
+    // "t+12s rule: 1:draining 2:prepare_promotion" for each event from `first` on.
+    std::string trace(std::size_t first = 0) const {
+        std::ostringstream out;
+        const TimePoint origin = events_.empty() ? g_.now : events_.front().at;
+        for (std::size_t i = first; i < events_.size(); ++i) {
+            const auto& e = events_[i];
+            out << "t+" << std::chrono::duration_cast<std::chrono::seconds>(e.at - origin).count() << "s "
+                << e.decision.rule << ": " << goals(e.decision) << "\n";
+        }
+        return out.str();
+    }
+
+    // Ticks `count` times.
+    void run_ticks(int count) {
+        for (int i = 0; i < count; ++i) tick();
     }
 
     // One keeper loop step of one node: transition, then node_active.
@@ -107,6 +208,7 @@ public:
         Node* n = g_.find(id);
         if (n == nullptr || !is_up(id)) return;
         if (n->goal != n->reported && !is_frozen(id)) {
+            const NodeState from = n->reported;
             n->reported = n->goal;
             n->state_change_time = g_.now;
             if (n->reported == NodeState::Draining || n->reported == NodeState::DemoteTimeout ||
@@ -114,7 +216,16 @@ public:
                 n->pg_is_running = false;
             else if (n->reported != NodeState::Maintenance && n->reported != NodeState::JoinSecondary)
                 n->pg_is_running = true;
+            transitions_.push_back(Transition{g_.now, id, from, n->reported, true});
+            for (std::size_t h = 0; h < on_converge_.size() && n != nullptr; ++h) {
+                const Node copy = *n;  // a hook may change the group
+                on_converge_[h](*this, copy, from);
+                n = g_.find(id);
+            }
+            if (n == nullptr) return;
         }
+        for (const auto& l : lsn_)
+            if (l.first == id) n->lsn = l.second;
         n->report_time = g_.now;
         apply_decision(id, decide(g_, id));
     }
@@ -161,6 +272,16 @@ public:
     }
 
 private:
+    void record_assignments(const Decision& d) {
+        std::vector<std::int64_t> seen;
+        for (const auto& a : d.assignments) {
+            if (std::find(seen.begin(), seen.end(), a.node_id) != seen.end()) continue;
+            seen.push_back(a.node_id);
+            const Node* n = g_.find(a.node_id);
+            const Assignment* last = d.assignment_for(a.node_id);
+            if (n != nullptr) transitions_.push_back(Transition{g_.now, a.node_id, n->reported, last->goal, false});
+        }
+    }
     bool is_frozen(std::int64_t id) const {
         for (auto& c : frozen_)
             if (c.first == id) return c.second;
@@ -170,6 +291,11 @@ private:
     std::vector<std::pair<std::int64_t, bool>> up_;
     std::vector<std::pair<std::int64_t, bool>> frozen_;
     std::vector<Event> events_;
+    std::vector<Transition> transitions_;
+    std::vector<std::pair<std::int64_t, Lsn>> lsn_;
+    std::vector<ConvergeHook> on_converge_;
+    std::int64_t next_id_ = 1;
+    Lsn registration_lsn_{0x3000000};
 };
 
 }  // namespace autoctl::fsm::testing
