@@ -1,4 +1,5 @@
-// autoctl show file: where a node keeps its files.
+// autoctl show file: where a node keeps its files. (The show commands that query the monitor are
+// in cmd_show_monitor.cpp.)
 
 #include <cstdio>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "autoctl/cli/options.hpp"
 #include "autoctl/common/config.hpp"
 #include "autoctl/common/error.hpp"
+#include "monitor_commands.hpp"
 
 namespace autoctl::cli {
 
@@ -77,6 +79,7 @@ void show_file(const ShowFileArgs& args, CommandContext& context) {
 
 void register_show_commands(CommandLine& command_line) {
     auto* show = command_line.add_command_set(command_line.root(), "show", "Show autoctl information");
+    register_show_monitor_commands(command_line, *show);  // uri, events, state, settings, standby-names
 
     auto args = std::make_shared<ShowFileArgs>();
     auto* file = command_line.add_command(*show, "file", "List autoctl internal files (config, state, pid)",

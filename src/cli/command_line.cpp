@@ -133,13 +133,18 @@ CommandLine::CommandLine()
     app_.add_flag("-q,--quiet", global_.quiet, "log errors only");
     app_.add_flag("-V,--version", global_.version, "print autoctl version and exit");
 
+    // pg_autoctl's order: create, drop, config, show, get, then help and version.
+    register_formation_commands(*this);
     register_config_commands(*this);
     register_show_commands(*this);
+    register_get_commands(*this);
     register_version_commands(*this);
 }
 
 CLI::App* CommandLine::add_command_set(CLI::App& parent, const std::string& name,
                                        const std::string& description) {
+    const auto existing = parent.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == name; });
+    if (!existing.empty()) return existing.front();
     auto* set = parent.add_subcommand(name, description);
     set->footer("");
     return set;

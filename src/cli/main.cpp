@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
         } catch (const CLI::ParseError& error) {
             return command_line.report_parse_error(error, std::cerr);
         }
+    } catch (const autoctl::cli::FatalError& error) {
+        common::logger("cli")->critical("{}", error.what());
+        return common::to_int(common::exit_code_for(error.kind()));
     } catch (const common::Error& error) {
         common::logger("cli")->error("{}", error.what());
         return common::to_int(common::exit_code_for(error.kind()));

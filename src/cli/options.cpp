@@ -51,8 +51,16 @@ CLI::Option* MonitorOptions::add_to(CLI::App& app) {
 }
 
 void FormationGroupOptions::add_to(CLI::App& app) {
-    app.add_option("--formation", formation, "formation name (default: \"default\")")->type_name("NAME");
-    app.add_option("--group", group, "group id (default: all groups, or the monitor's choice)")
+    add_formation_to(app);
+    add_group_to(app);
+}
+
+CLI::Option* FormationGroupOptions::add_formation_to(CLI::App& app) {
+    return app.add_option("--formation", formation, "formation name (default: \"default\")")->type_name("NAME");
+}
+
+CLI::Option* FormationGroupOptions::add_group_to(CLI::App& app) {
+    return app.add_option("--group", group, "group id (default: all groups, or the monitor's choice)")
         ->type_name("N")
         ->check(kGroupId);
 }

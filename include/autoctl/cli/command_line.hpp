@@ -19,7 +19,16 @@
 #include <map>
 #include <string>
 
+#include "autoctl/common/error.hpp"
+
 namespace autoctl::cli {
+
+// An error main() logs at FATAL level, where pg_autoctl ends with log_fatal() (same exit code
+// mapping as any common::Error).
+class FatalError : public common::Error {
+public:
+    using common::Error::Error;
+};
 
 // The root options; read by commands after parsing (logging is set up from them once).
 struct GlobalOptions {
@@ -57,7 +66,8 @@ public:
     CLI::App& root() { return app_; }
     const GlobalOptions& global() const { return global_; }
 
-    // Tree building, used by the register_* functions.
+    // Tree building, used by the register_* functions. add_command_set() returns the existing
+    // command set of that name under `parent` when there is one (several files add to "show").
     CLI::App* add_command_set(CLI::App& parent, const std::string& name, const std::string& description);
     CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& description,
                           CommandAction action);

@@ -16,8 +16,10 @@ std::string version_string();  // "0.1.0"
 // "autoctl version 0.1.0\ncompatible with pg_auto_failover 2.2\n", or a JSON object.
 void print_version(std::ostream& out, bool json);
 
-void register_version_commands(CommandLine& command_line);  // version, help
-void register_config_commands(CommandLine& command_line);   // config check|get|set
-void register_show_commands(CommandLine& command_line);     // show file
+void register_version_commands(CommandLine& command_line);    // version, help
+void register_formation_commands(CommandLine& command_line);  // create formation, drop formation
+void register_config_commands(CommandLine& command_line);     // config check|get|set
+void register_show_commands(CommandLine& command_line);       // show uri|events|state|settings|standby-names|file
+void register_get_commands(CommandLine& command_line);        // get node *, get formation *
 
 }  // namespace autoctl::cli

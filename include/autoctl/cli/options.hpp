@@ -26,12 +26,15 @@ struct MonitorOptions {
     CLI::Option* add_to(CLI::App& app);
 };
 
-// --formation NAME (default "default") and --group N (default -1: not given).
+// --formation NAME (default "default") and --group N (default -1: not given). Commands that take
+// only one of them add it alone.
 struct FormationGroupOptions {
     std::string formation = "default";
     int group = -1;
 
     void add_to(CLI::App& app);
+    CLI::Option* add_formation_to(CLI::App& app);
+    CLI::Option* add_group_to(CLI::App& app);
 };
 
 // --no-ssl | --ssl-self-signed | --ssl-ca-file, --ssl-crl-file, --server-cert, --server-key;

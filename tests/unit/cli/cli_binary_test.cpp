@@ -101,8 +101,10 @@ TEST_F(AutoctlBinaryTest, HelpCommandPrintsWholeTreeOnStdout) {
     const auto result = run({"help"});
     EXPECT_EQ(result.exit_code, 0);
     EXPECT_EQ(result.err, "");
-    for (const char* text : {"  autoctl\n  + config ", "  autoctl config\n    check  Check", "    get    Get",
-                             "    set    Set", "  autoctl show\n    file  List"}) {
+    for (const char* text : {"  autoctl\n  + create ", "  + config ", "  autoctl config\n    check  Check", "    get    Get",
+                             "    set    Set", "  autoctl show\n    uri            Show",
+                             "    file           List", "  autoctl create\n    formation  Create",
+                             "  autoctl get formation\n    settings  "}) {
         EXPECT_NE(result.out.find(text), std::string::npos) << text << " in\n" << result.out;
     }
 }

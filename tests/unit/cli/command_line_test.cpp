@@ -37,8 +37,11 @@ TEST(CommandLineTest, RootListingHasPgAutoctlLayout) {
     CommandLine command_line;
     EXPECT_EQ(command_listing(command_line.root()),
               "  autoctl\n"
+              "  + create   Create an autoctl node, or formation\n"
+              "  + drop     Drop an autoctl node, or formation\n"
               "  + config   Manages the autoctl configuration\n"
               "  + show     Show autoctl information\n"
+              "  + get      Get an autoctl node, or formation setting\n"
               "    help     print help message\n"
               "    version  print autoctl version\n");
 }
@@ -52,6 +55,30 @@ TEST(CommandLineTest, TreeIsDepthFirstWithBlankLines) {
     ASSERT_NE(show, std::string::npos);
     EXPECT_LT(config, show);
     EXPECT_EQ(tree.substr(tree.size() - 2), "\n\n");
+}
+
+TEST(CommandLineTest, GetTree) {
+    CommandLine command_line;
+    auto* get = command_line.root().get_subcommand("get");
+    EXPECT_EQ(command_listing(*get),
+              "  autoctl get\n"
+              "  + node       get a node property from the monitor\n"
+              "  + formation  get a formation property from the monitor\n");
+    EXPECT_EQ(command_listing(*get->get_subcommand("node")),
+              "  autoctl get node\n"
+              "    replication-quorum  get replication-quorum property from the monitor\n"
+              "    candidate-priority  get candidate property from the monitor\n");
+    EXPECT_EQ(command_listing(*get->get_subcommand("formation")),
+              "  autoctl get formation\n"
+              "    settings              get replication settings for a formation from the monitor\n"
+              "    number-sync-standbys  get number_sync_standbys for a formation from the monitor\n");
+}
+
+TEST(CommandLineTest, AddCommandSetReturnsTheExistingSet) {
+    CommandLine command_line;
+    auto* show = command_line.root().get_subcommand("show");
+    EXPECT_EQ(command_line.add_command_set(command_line.root(), "show", "other"), show);
+    EXPECT_EQ(show->get_description(), "Show autoctl information");
 }
 
 TEST(CommandLineTest, BreadcrumbAndSets) {
@@ -86,7 +113,12 @@ TEST(CommandLineTest, HelpAndErrorsInProcess) {
     EXPECT_EQ(outcome.exit_code, 1);
     EXPECT_EQ(outcome.err,
               "autoctl show: expected a command\n\nAvailable commands:\n  autoctl show\n"
-              "    file  List autoctl internal files (config, state, pid)\n\n");
+              "    uri            Show the postgres uri to use to connect to autoctl nodes\n"
+              "    events         Prints monitor's events for a given formation and group\n"
+              "    state          Prints monitor's state of nodes in a given formation and group\n"
+              "    settings       Print replication settings for a formation from the monitor\n"
+              "    standby-names  Prints synchronous_standby_names for a given group\n"
+              "    file           List autoctl internal files (config, state, pid)\n\n");
 
     outcome = run({"show", "nope"});
     EXPECT_EQ(outcome.exit_code, 1);

@@ -1,6 +1,6 @@
 -- autoctl monitor SQL API, version 1: operator requests.
 -- Each function records a request for the monitor service, which validates it against the state
--- machine and carries it out at once, then notifies channel autoctl_request with
+-- machine and carries it out at once, then notifies channel autoctl_request_done with
 -- {"request": id, "status": "done"|"refused", "message": ...}. The CLI listens before submitting.
 
 CREATE FUNCTION pgautofailover.submit_request(
@@ -151,6 +151,8 @@ GRANT USAGE ON SCHEMA pgautofailover TO autoctl_node;
 GRANT SELECT ON ALL TABLES IN SCHEMA pgautofailover TO autoctl_node;
 GRANT EXECUTE ON FUNCTION
     pgautofailover.monitor_service_is_running(),
+    pgautofailover.state_payload(pgautofailover.node),
+    pgautofailover.node_description(pgautofailover.node),
     pgautofailover.node_active(text, bigint, int, pgautofailover.replication_state, bool, int, pg_lsn, text),
     pgautofailover.register_node(text, text, int, name, text, bigint, bigint, int, pgautofailover.replication_state, text, int, bool, text),
     pgautofailover.get_nodes(text, int),

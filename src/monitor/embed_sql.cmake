@@ -1,0 +1,15 @@
+# Generates a C++ source holding every sql/monitor/NNNN_*.sql file as a string, so the binary
+# carries its own schema. Re-run whenever a migration file changes (see CMakeLists.txt).
+file(GLOB files "${SQL_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "// Generated from sql/monitor by embed_sql.cmake: do not edit.\n#include \"autoctl/monitor/schema.hpp\"\n\nnamespace autoctl::monitor {\n\nconst std::vector<MigrationFile>& migration_files() {\n    static const std::vector<MigrationFile> files = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME)
+  string(SUBSTRING "${name}" 0 4 version)
+  math(EXPR version "${version}")
+  file(READ "${f}" text)
+  string(APPEND body "        {${version}, \"${name}\", R\"autoctl_sql(${text})autoctl_sql\"},\n")
+endforeach()
+string(APPEND body "    };\n    return files;\n}\n\n}  // namespace autoctl::monitor\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")
