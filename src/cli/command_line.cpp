@@ -133,11 +133,14 @@ CommandLine::CommandLine()
     app_.add_flag("-q,--quiet", global_.quiet, "log errors only");
     app_.add_flag("-V,--version", global_.version, "print autoctl version and exit");
 
-    // pg_autoctl's order: create, drop, config, show, get, then help and version.
+    // pg_autoctl's order: create, drop, config, show, get, (do), run, stop, reload, status, then
+    // help and version; create monitor before create formation.
+    register_monitor_node_commands(*this);
     register_formation_commands(*this);
     register_config_commands(*this);
     register_show_commands(*this);
     register_get_commands(*this);
+    register_service_commands(*this);
     register_version_commands(*this);
 }
 

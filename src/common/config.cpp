@@ -104,6 +104,17 @@ constexpr KeySpec kMonitorKeys[] = {
     path("ssl", "crl_file"),
     path("ssl", "cert_file"),
     path("ssl", "key_file"),
+
+    // The monitor service's timing, named after pg_auto_failover's GUCs (pgautofailover.*), with
+    // autoctl's defaults (design.md §4). Durations in milliseconds, thresholds in bytes.
+    integer("monitor", "health_check_period", "1000", 100, kIntMax),
+    integer("monitor", "health_check_timeout", "2000", 100, kIntMax),
+    integer("monitor", "health_check_max_retries", "2", 0, 1000),
+    integer("monitor", "node_considered_unhealthy_timeout", "5000", 0, kIntMax),
+    integer("monitor", "startup_grace_period", "10000", 0, kIntMax),
+    integer("monitor", "primary_demote_timeout", "10000", 0, kIntMax),
+    integer("monitor", "enable_sync_wal_log_threshold", "16777216", 0, kNoMax),
+    integer("monitor", "promote_wal_log_threshold", "16777216", 0, kNoMax),
 };
 
 // Read-only alias kept from pg_autoctl 1.x: a keeper's pg_autoctl.nodename is its hostname.

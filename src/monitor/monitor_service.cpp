@@ -214,7 +214,14 @@ void MonitorService::run(const std::atomic<bool>& stop) {
         } catch (const common::Error&) {
             throw;  // e.g. a schema newer than this binary: do not retry
         } catch (const std::exception& e) {
-            log->error("monitor service: {}; reconnecting in 1s", e.what());
+            if (stop.load()) break;  // stopping anyway: Postgres may be stopping too
+            // libpq's messages span lines: log one.
+            std::string reason = e.what();
+            while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+            for (auto& c : reason) {
+                if (c == '\n') c = ' ';
+            }
+            log->error("monitor service: {}; reconnecting in 1s", reason);
             for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }

@@ -17,6 +17,8 @@ std::string version_string();  // "0.1.0"
 void print_version(std::ostream& out, bool json);
 
 void register_version_commands(CommandLine& command_line);    // version, help
+void register_monitor_node_commands(CommandLine& command_line);  // create monitor, drop monitor
+void register_service_commands(CommandLine& command_line);    // do service monitor, run, stop, reload, status
 void register_formation_commands(CommandLine& command_line);  // create formation, drop formation
 void register_config_commands(CommandLine& command_line);     // config check|get|set
 void register_show_commands(CommandLine& command_line);       // show uri|events|state|settings|standby-names|file

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "autoctl/cli/commands.hpp"
@@ -34,6 +35,7 @@ Outcome run(std::vector<std::string> args) {
 }
 
 TEST(CommandLineTest, RootListingHasPgAutoctlLayout) {
+    ::unsetenv("PG_AUTOCTL_DEBUG");  // the debug tree lists "do" too
     CommandLine command_line;
     EXPECT_EQ(command_listing(command_line.root()),
               "  autoctl\n"
@@ -42,8 +44,24 @@ TEST(CommandLineTest, RootListingHasPgAutoctlLayout) {
               "  + config   Manages the autoctl configuration\n"
               "  + show     Show autoctl information\n"
               "  + get      Get an autoctl node, or formation setting\n"
+              "    run      Run the autoctl service (monitor)\n"
+              "    stop     signal the autoctl service for it to stop\n"
+              "    reload   signal the autoctl for it to reload its configuration\n"
+              "    status   Display the current status of the autoctl service\n"
               "    help     print help message\n"
               "    version  print autoctl version\n");
+}
+
+TEST(CommandLineTest, DebugTreeListsDoService) {
+    ::setenv("PG_AUTOCTL_DEBUG", "", 1);  // set, even empty, as pg_autoctl
+    CommandLine command_line;
+    ::unsetenv("PG_AUTOCTL_DEBUG");
+    const auto tree = command_tree(command_line.root());
+    EXPECT_NE(tree.find("  + do       Internal commands and sub-processes (debug)\n    run "), std::string::npos) << tree;
+    EXPECT_NE(tree.find("\n  autoctl do service\n    monitor  "), std::string::npos) << tree;
+
+    CommandLine normal;
+    EXPECT_EQ(command_tree(normal.root()).find(" do "), std::string::npos);
 }
 
 TEST(CommandLineTest, TreeIsDepthFirstWithBlankLines) {

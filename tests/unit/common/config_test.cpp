@@ -69,7 +69,17 @@ const std::string kMonitorFile =
     "\n"
     "[ssl]\n"
     "sslmode = prefer\n"
-    "active = 0\n";
+    "active = 0\n"
+    "\n"
+    "[monitor]\n"
+    "health_check_period = 1000\n"
+    "health_check_timeout = 2000\n"
+    "health_check_max_retries = 2\n"
+    "node_considered_unhealthy_timeout = 5000\n"
+    "startup_grace_period = 10000\n"
+    "primary_demote_timeout = 10000\n"
+    "enable_sync_wal_log_threshold = 16777216\n"
+    "promote_wal_log_threshold = 16777216\n";
 
 Config parse(const std::string& text) { return Config::from_ini(IniFile::parse(text, "f.cfg"), "f.cfg"); }
 
@@ -138,7 +148,15 @@ TEST(ConfigTest, SchemaOrderMatchesReference) {
                                                "ssl.ca_file",
                                                "ssl.crl_file",
                                                "ssl.cert_file",
-                                               "ssl.key_file"};
+                                               "ssl.key_file",
+                                               "monitor.health_check_period",
+                                               "monitor.health_check_timeout",
+                                               "monitor.health_check_max_retries",
+                                               "monitor.node_considered_unhealthy_timeout",
+                                               "monitor.startup_grace_period",
+                                               "monitor.primary_demote_timeout",
+                                               "monitor.enable_sync_wal_log_threshold",
+                                               "monitor.promote_wal_log_threshold"};
     EXPECT_EQ(keys, expected);
     std::size_t keeper_keys = 0;
     for (const auto& spec : schema_for(ConfigRole::Keeper)) {
@@ -158,7 +176,7 @@ TEST(ConfigTest, UnknownKeyNamesKeyAndFile) {
     // A keeper-only key in a monitor file.
     expect_error([] { parse(kMonitorFile + "[timeout]\nnetwork_partition_timeout = 5\n"); },
                  ErrorKind::Config,
-                 {"f.cfg:18", "unknown key \"timeout.network_partition_timeout\"", "monitor"});
+                 {"f.cfg:28", "unknown key \"timeout.network_partition_timeout\"", "monitor"});
 }
 
 TEST(ConfigTest, WrongTypeNamesKeyValueAndExpectedType) {
@@ -243,7 +261,11 @@ TEST(ConfigTest, ToJsonKeepsOrderAndTypes) {
               R"({"pg_autoctl":{"role":"monitor","hostname":"localhost"},)"
               R"("postgresql":{"pgdata":"/base/data/monitor","pg_ctl":"/usr/lib/postgresql/15/bin/pg_ctl",)"
               R"("username":"autoctl_node","dbname":"pg_auto_failover","port":55432,)"
-              R"("listen_addresses":"*","auth_method":"trust"},"ssl":{"sslmode":"prefer","active":0}})");
+              R"("listen_addresses":"*","auth_method":"trust"},"ssl":{"sslmode":"prefer","active":0},)"
+              R"("monitor":{"health_check_period":1000,"health_check_timeout":2000,"health_check_max_retries":2,)"
+              R"("node_considered_unhealthy_timeout":5000,"startup_grace_period":10000,)"
+              R"("primary_demote_timeout":10000,"enable_sync_wal_log_threshold":16777216,)"
+              R"("promote_wal_log_threshold":16777216}})");
 }
 
 TEST(ConfigTest, SaveWritesAtomicallyAndLoadsBack) {
@@ -271,7 +293,23 @@ TEST(ConfigTest, SaveRefusesIncompleteConfig) {
               "[pg_autoctl]\nrole = monitor\n\n"
               "[postgresql]\npgdata = /m\nusername = autoctl_node\ndbname = pg_auto_failover\n"
               "port = 5432\nlisten_addresses = *\nauth_method = trust\n\n"
-              "[ssl]\nsslmode = prefer\nactive = 0\n");
+              "[ssl]\nsslmode = prefer\nactive = 0\n\n"
+              "[monitor]\nhealth_check_period = 1000\nhealth_check_timeout = 2000\n"
+              "health_check_max_retries = 2\nnode_considered_unhealthy_timeout = 5000\n"
+              "startup_grace_period = 10000\nprimary_demote_timeout = 10000\n"
+              "enable_sync_wal_log_threshold = 16777216\npromote_wal_log_threshold = 16777216\n");
+}
+
+TEST(ConfigTest, MonitorTimingKeysAreValidated) {
+    auto config = parse(kMonitorFile);
+    EXPECT_EQ(config.get_int("monitor.health_check_period"), 1000);
+    config.set("monitor.primary_demote_timeout", "30000");
+    EXPECT_EQ(config.get_int("monitor.primary_demote_timeout"), 30000);
+    expect_error([&] { config.set("monitor.health_check_period", "0"); }, ErrorKind::Config,
+                 {"monitor.health_check_period", "between 100 and"});
+    expect_error([] { parse("[pg_autoctl]\nrole = keeper\n[postgresql]\npgdata = /d\nport = 1\n"
+                            "[monitor]\nhealth_check_period = 1000\n"); },
+                 ErrorKind::Config, {"unknown key \"monitor.health_check_period\"", "keeper"});
 }
 
 TEST(ConfigTest, CheckValueDescribesExpectedType) {

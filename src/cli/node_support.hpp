@@ -1,0 +1,61 @@
+#pragma once
+// What the node lifecycle commands share (create monitor, run, stop, status, reload, drop
+// monitor, do service monitor). Private to src/cli.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "autoctl/cli/command_line.hpp"
+#include "autoctl/common/config.hpp"
+#include "autoctl/common/paths.hpp"
+#include "autoctl/common/pid_file.hpp"
+#include "autoctl/pg/bindir.hpp"
+
+namespace autoctl::cli {
+
+// Error{Usage} "Postgres refuses to run as root: ..." when the effective user is root.
+void refuse_root();
+
+// Error{Usage} when the unix socket of Postgres (PGDATA/.s.PGSQL.<port>) would not fit in a
+// socket address (107 bytes).
+void check_socket_path_length(const std::filesystem::path& pgdata, int port);
+
+// Binds every address of `listen_addresses` ("*", "", a list of addresses or names) on `port`,
+// with SO_REUSEADDR as Postgres does, then closes the sockets: Error{State} naming the address
+// and the port when another program listens there.
+void check_port_available(const std::string& listen_addresses, int port);
+
+// This host's address as other hosts would reach it (the source address of a route to a public
+// address; no packet is sent), else "localhost".
+std::string discover_hostname();
+
+// Where the Postgres programs are: the directory of the configured pg_ctl, else the search of
+// pg::find_bindir().
+pg::PgBindir bindir_for(const common::Config& config);
+
+// The path of the running autoctl binary, to run its sub-processes: $PG_AUTOCTL_DEBUG_BIN_PATH,
+// else /proc/self/exe resolved.
+std::string self_executable();
+
+// The node's configuration; Error{Config} naming the file when it is missing or invalid.
+common::Config load_node_config(const common::NodePaths& paths);
+
+// Whether PGDATA holds a Postgres cluster (a PG_VERSION file).
+bool is_postgres_cluster(const std::filesystem::path& pgdata);
+
+// Runs the monitor node's supervisor (postgres + monitor service) until it is stopped; takes
+// the pid file when `pid_file` is not held yet. Refuses root, a PGDATA that is not a finished
+// monitor, and a port another program listens on.
+void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& global,
+                      std::optional<common::PidFile> pid_file = std::nullopt);
+
+// The contents of the first lines of the pid file for this process.
+common::PidFileContents own_pid_contents(const common::NodePaths& paths);
+
+// Sends `sig` to the running supervisor and waits until it has exited (its pid file lock is
+// gone). Returns false when it was not running.
+bool stop_supervisor(const common::NodePaths& paths, int sig, std::chrono::seconds timeout);
+
+}  // namespace autoctl::cli
