@@ -114,6 +114,17 @@ bool primary_lost_with_several_standbys(Step& s, const Ctx& c) {
 // tests). The standbys join the candidate once it streams WAL (join_secondary).
 bool election_candidate_pending(const Step& s) { return candidate_being_promoted(s.group) != nullptr; }
 
+// The node reported since its goal last changed. The monitor timer also decides for nodes that did
+// not just report: a goal set in the same pass (report_lsn after a cancelled promotion) must not be
+// taken for the node's state, or the next goal may be one its keeper cannot reach (property tests).
+bool reported_since_goal(const Node* n) { return n != nullptr && n->report_time >= n->state_change_time; }
+
+// The primary, possibly between primary and apply_settings (is_in_primary_state): standbys may join
+// it, it waits for one in enable_sync_rep on its way back to primary.
+bool primary_or_applying_settings(const Node* p) {
+    return is_in_primary_state(p) && (p->goal == S::Primary || p->goal == S::ApplySettings);
+}
+
 // rule 7
 bool report_lsn_joins_wait_primary(Step& s, const Ctx& c) {
     // Also while the wait_primary is on its way to primary (as rules 27 and 29 allow): it waits in
@@ -121,7 +132,7 @@ bool report_lsn_joins_wait_primary(Step& s, const Ctx& c) {
     // would deadlock the group (found by the property tests).
     const bool wait_primary_to_primary =
         c.p != nullptr && c.p->reported == S::WaitPrimary && c.p->goal == S::Primary;
-    if (!is_current_state(c.a, S::ReportLsn) || election_candidate_pending(s) ||
+    if (!is_current_state(c.a, S::ReportLsn) || !reported_since_goal(c.a) || election_candidate_pending(s) ||
         !(cur_any(c.p, {S::WaitPrimary, S::JoinPrimary}) || wait_primary_to_primary) || !is_healthy(s.group, c.p))
         return false;
     s.assign(*c.a, S::Secondary,
@@ -135,9 +146,8 @@ bool report_lsn_joins_wait_primary(Step& s, const Ctx& c) {
 bool report_lsn_joins_primary(Step& s, const Ctx& c) {
     // Also while the primary goes through apply_settings (is_in_primary_state): on its way back to
     // primary it waits in enable_sync_rep for a synchronous standby (deadlock otherwise, as rule 7).
-    const bool primary_or_settings =
-        is_in_primary_state(c.p) && (c.p->goal == S::Primary || c.p->goal == S::ApplySettings);
-    if (!is_current_state(c.a, S::ReportLsn) || election_candidate_pending(s) || !primary_or_settings ||
+    if (!is_current_state(c.a, S::ReportLsn) || !reported_since_goal(c.a) || election_candidate_pending(s) ||
+        !primary_or_applying_settings(c.p) ||
         !is_healthy(s.group, c.p))
         return false;
     s.assign(*c.a, S::Secondary,
@@ -150,6 +160,19 @@ bool report_lsn_joins_primary(Step& s, const Ctx& c) {
 // rule 9
 bool fast_forwarded_candidate_prepares_promotion(Step& s, const Ctx& c) {
     if (!is_current_state(c.a, S::FastForward)) return false;
+    // The keeper fetched WAL up to the target it read when it started; after a cancelled and
+    // re-run election that target can be older than the most advanced standby now (property
+    // tests). Promote only a candidate that reports the most advanced timeline and LSN; otherwise
+    // it reports its LSN again and the election runs with it.
+    const auto most_advanced = most_advanced_standbys(s.group);
+    if (!most_advanced.empty() &&
+        (c.a->tli != most_advanced.front()->tli || c.a->lsn < most_advanced.front()->lsn)) {
+        s.assign(*c.a, S::ReportLsn,
+                 goal_sentence(*c.a, S::ReportLsn, "as it is still behind " + describe(*most_advanced.front())));
+        s.match("fast_forwarded_candidate_still_behind",
+                "the elected standby did not reach the most advanced standby's LSN: the election runs again");
+        return true;
+    }
     s.assign(*c.a, S::PreparePromotion,
              goal_sentence(*c.a, S::PreparePromotion, "after it fetched the missing WAL"));
     s.match("fast_forwarded_candidate_prepares_promotion",
@@ -216,7 +239,10 @@ bool caught_up_standby_becomes_secondary(Step& s, const Ctx& c) {
 
 // rule 15
 bool secondary_replaces_unhealthy_primary(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::Secondary) || !is_in_primary_state(c.p) || !is_unhealthy(s.group, c.p) ||
+    // Never a second candidate: with more than two nodes rule 6 lets this rule run when the election
+    // waits for a candidate being promoted (property tests: two nodes promoted).
+    if (!is_current_state(c.a, S::Secondary) || election_candidate_pending(s) || !is_in_primary_state(c.p) ||
+        !is_unhealthy(s.group, c.p) ||
         !is_healthy(s.group, c.a) || c.a->candidate_priority <= 0 ||
         !wal_difference_within(c.a, c.p, s.group.timing.promote_wal_log_threshold))
         return false;
@@ -240,7 +266,10 @@ bool standby_enters_maintenance_after_wait_primary(Step& s, const Ctx& c) {
 
 // rule 17
 bool standby_enters_maintenance(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::WaitMaintenance) || c.p == nullptr || c.p->goal == S::WaitPrimary) return false;
+    // Also without any primary (a failover emptied the group's primary role): nothing waits for
+    // this standby any more, and waiting would leave it where stop_maintenance can not reach it
+    // (property tests).
+    if (!is_current_state(c.a, S::WaitMaintenance) || (c.p != nullptr && c.p->goal == S::WaitPrimary)) return false;
     s.assign(*c.a, S::Maintenance, goal_sentence(*c.a, S::Maintenance, "as requested"));
     s.match("standby_enters_maintenance", "the standby may now stop for maintenance");
     return true;
@@ -285,9 +314,31 @@ bool citus_worker_promoted_without_primary(Step& s, const Ctx& c) {
 // rule 21
 bool candidate_stops_replication(Step& s, const Ctx& c) {
     if (!is_current_state(c.a, S::PreparePromotion) || c.p == nullptr || is_in_maintenance(c.p)) return false;
+    // A stale election: the candidate was elected while the primary was unhealthy, but the primary
+    // is healthy again and was never demoted (its goal still takes writes). Since the election it
+    // may have acknowledged commits through standbys that rejoined it, which the candidate lacks:
+    // promoting the candidate now would lose them (property tests). Cancel the promotion instead;
+    // the candidate reports its LSN again and then follows the primary (rule 8).
+    if (c.p != c.a && can_take_writes(c.p->goal) && is_healthy(s.group, c.p)) {
+        s.assign(*c.a, S::ReportLsn,
+                 goal_sentence(*c.a, S::ReportLsn, "as " + describe(*c.p) + " is healthy again: the failover is cancelled"));
+        s.match("stale_promotion_cancelled",
+                "the primary came back before the candidate was promoted: the failover is cancelled");
+        return true;
+    }
     s.assign(*c.a, S::StopReplication,
              goal_sentence(*c.a, S::StopReplication, "after it converged to prepare_promotion"));
-    s.assign(*c.p, S::DemoteTimeout,
+    // An old primary told wait_primary that did not report it may have turned synchronous
+    // replication off after its last report (which still shows primary and a quorum standby):
+    // demoted, so that rule 24 waits for its report or the drain timeout, never releasing early.
+    // An old primary already told to be demoted (a stale one: its last report still says primary)
+    // keeps that goal: its keeper has no way back to demote_timeout. Rule 24 then waits for it to
+    // report demoted, or for its drain time (property tests, both).
+    if (c.p->goal == S::WaitPrimary && c.p->reported != S::WaitPrimary)
+        s.assign(*c.p, S::Demoted,
+                 goal_sentence(*c.p, S::Demoted, "after " + describe(*c.a) + " converged to prepare_promotion"));
+    else if (c.p->goal != S::Demoted)
+        s.assign(*c.p, S::DemoteTimeout,
              goal_sentence(*c.p, S::DemoteTimeout, "after " + describe(*c.a) + " converged to prepare_promotion"));
     s.match("candidate_stops_replication",
             "the candidate promotes read-only while the old primary is demoted");
@@ -322,6 +373,12 @@ bool new_primary_after_old_primary_demoted(Step& s, const Ctx& c) {
         // in rule 22 (Citus workers: rule 26). pg_auto_failover leaves the group stuck here.
         if (c.citus_worker) return false;
         s.assign(*c.a, S::WaitPrimary, goal_sentence(*c.a, S::WaitPrimary, "as no other node can take writes"));
+        // A node still told demote_timeout (an earlier candidate that promoted but whose report
+        // does not belong to the primary, so it is not P) is demoted too, or it stays there for
+        // good: only rule 24 moves demote_timeout on (property tests).
+        for (const auto* n : other_active_nodes(s.group, *c.a))
+            if (n->goal == S::DemoteTimeout)
+                s.assign(*n, S::Demoted, goal_sentence(*n, S::Demoted, "after " + describe(*c.a) + " promoted"));
         s.match("new_primary_after_old_primary_demoted",
                 "no node belongs to the old primary any more (it was removed): the promoted node takes writes");
         return true;
@@ -334,10 +391,18 @@ bool new_primary_after_old_primary_demoted(Step& s, const Ctx& c) {
               "acknowledge a commit";
     else if (is_drain_time_expired(s.group, c.p))
         why = "the old primary did not report within primary_demote_timeout";
+    else if (c.p->goal == S::Demoted && c.p->reported == S::Demoted)
+        why = "the old primary reported that it stopped";
+    else if (c.p->goal == S::Demoted && s.group.now - c.p->state_change_time >= s.group.timing.primary_demote_timeout)
+        why = "the old primary did not report within primary_demote_timeout";
     else
         return false;
     s.assign(*c.a, S::WaitPrimary, goal_sentence(*c.a, S::WaitPrimary, "after " + describe(*c.p) + " was demoted"));
     s.assign(*c.p, S::Demoted, goal_sentence(*c.p, S::Demoted, "after " + describe(*c.a) + " promoted"));
+    // As in the branch above: another node still told demote_timeout (not P any more) is demoted.
+    for (const auto* n : other_active_nodes(s.group, *c.a))
+        if (n->goal == S::DemoteTimeout)
+            s.assign(*n, S::Demoted, goal_sentence(*n, S::Demoted, "after " + describe(*c.a) + " promoted"));
     s.match("new_primary_after_old_primary_demoted", why);
     return true;
 }
@@ -374,12 +439,14 @@ bool demoted_node_rejoins_promoting_primary(Step& s, const Ctx& c) {
 
 // rule 28
 bool demoted_node_rejoins(Step& s, const Ctx& c) {
+    // Also while the primary goes through apply_settings: on its way back to primary it waits in
+    // enable_sync_rep for a synchronous standby (deadlock otherwise, as in rule 8).
     if (!is_current_state(c.a, S::Demoted) || !is_healthy(s.group, c.p) ||
-        !cur_any(c.p, {S::JoinPrimary, S::WaitPrimary, S::Primary}))
+        !(cur_any(c.p, {S::JoinPrimary, S::WaitPrimary, S::Primary}) || primary_or_applying_settings(c.p)))
         return false;
     s.assign(*c.a, S::CatchingUp,
              goal_sentence(*c.a, S::CatchingUp, "after " + describe(*c.p) + " converged to " +
-                                                    std::string(to_string(c.p->goal))));
+                                                    std::string(to_string(c.p->reported))));
     s.match("demoted_node_rejoins", "the old primary rejoins as a standby");
     return true;
 }
@@ -398,9 +465,13 @@ bool joined_secondary_follows_wait_primary(Step& s, const Ctx& c) {
 
 // rule 30
 bool joined_secondary_follows_primary(Step& s, const Ctx& c) {
-    if (!is_current_state(c.a, S::JoinSecondary) || !is_current_state(c.p, S::Primary)) return false;
+    // Also through apply_settings, as rules 8 and 28.
+    if (!is_current_state(c.a, S::JoinSecondary) ||
+        !(is_current_state(c.p, S::Primary) || primary_or_applying_settings(c.p)))
+        return false;
     s.assign(*c.a, S::Secondary,
-             goal_sentence(*c.a, S::Secondary, "after " + describe(*c.p) + " converged to primary"));
+             goal_sentence(*c.a, S::Secondary, "after " + describe(*c.p) + " converged to " +
+                                                   std::string(to_string(c.p->reported))));
     s.match("joined_secondary_follows_primary", "a standby of the election follows the primary");
     return true;
 }
@@ -519,7 +590,14 @@ std::vector<Decision> decide_group(const GroupSnapshot& group, int max_rounds) {
         for (const auto& n : work.nodes)
             if (order.empty() || n.id != order.front()) order.push_back(n.id);
         for (auto id : order) {
-            if (work.find(id) == nullptr) continue;
+            const Node* n = work.find(id);
+            if (n == nullptr) continue;
+            // Decide only for a node whose last report is not older than its goal: its reported
+            // state may be stale (it may have moved towards the goal since), and a rule taking the
+            // stale state for the current one assigns a goal its keeper cannot reach (property
+            // tests). Its next node_active decides for it. pg_auto_failover decides for a node only
+            // when that node reports.
+            if (n->report_time < n->state_change_time) continue;
             Decision d = decide(work, id);
             if (d.empty()) continue;
             apply(work, d);

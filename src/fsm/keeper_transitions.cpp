@@ -89,6 +89,9 @@ std::vector<KeeperTransition> build_table() {
         // Demotion of the primary.
         {{S::Primary, S::JoinPrimary, S::ApplySettings, S::WaitPrimary, S::Single}, {S::Draining, S::DemoteTimeout, S::Demoted}, K::Any, A::StopPostgres, "a failover occurred: stop accepting writes"},
         {{S::Draining}, {S::Demoted, S::DemoteTimeout}, K::Any, A::StopPostgres, "the old primary is being demoted"},
+        // A promoted candidate (read-only) that a later election demotes, or a node the monitor
+        // takes for the old primary from a report older than its state (property tests).
+        {{S::StopReplication, S::ReportLsn, S::FastForward, S::PreparePromotion, S::JoinSecondary}, {S::DemoteTimeout, S::Demoted}, K::Any, A::StopPostgres, "the monitor demotes this node: stop Postgres"},
         {{S::DemoteTimeout}, {S::Demoted}, K::Any, A::StopPostgres, "the old primary is demoted"},
         {{S::DemoteTimeout}, {S::Primary}, K::Any, A::StartPostgres, "detected a network partition, but the monitor did not fail over"},
         // A primary that fenced itself (demote_timeout set locally) may meanwhile have been given any

@@ -34,7 +34,10 @@ const Node* first_other(const GroupSnapshot& g, const Node& node) {
 void primary_applies_settings(Step& s, const std::string& why) {
     const Node* p = primary_node(s.group);
     if (p == nullptr) return;
-    if (p->goal == S::Primary || p->goal == S::WaitPrimary)
+    // Only a primary with no transition pending: one told wait_primary and not yet reported there
+    // (it may have applied it already) would look primary again through apply_settings (property
+    // tests). Otherwise it fetches the new settings on its next way to primary (enable_sync_rep).
+    if (is_current_state(p, S::Primary) || is_current_state(p, S::WaitPrimary))
         s.assign(*p, S::ApplySettings, goal_sentence(*p, S::ApplySettings, why));
 }
 
@@ -125,7 +128,10 @@ RequestOutcome start_maintenance(const GroupSnapshot& group, std::int64_t node_i
         return RequestOutcome::refuse("node " + std::to_string(node_id) + " is not a member of " + group_label(group));
     if (n->goal == S::Maintenance || n->reported == S::Maintenance) return RequestOutcome{};
     const bool is_primary = is_current_state(n, S::Primary);
-    if (!is_primary && n->reported != S::Secondary && n->reported != S::CatchingUp)
+    // A standby must be current secondary or catchingup: with another goal pending (report_lsn in an
+    // election) its keeper may already have left that state, and could never reach maintenance
+    // from there, nor leave it (property tests).
+    if (!is_primary && ((n->reported != S::Secondary && n->reported != S::CatchingUp) || n->goal != n->reported))
         return RequestOutcome::refuse("cannot start maintenance: " + describe(*n) + " is in state " +
                                           std::string(to_string(n->reported)) +
                                           ", maintenance needs a primary, secondary or catchingup node",
@@ -245,6 +251,16 @@ RequestOutcome set_replication_quorum(const GroupSnapshot& group, const std::str
     if (is_current_state(p, S::ApplySettings))
         return RequestOutcome::refuse("cannot change settings while the primary applies settings",
                                       "retry in a moment");
+    // The primary applies the change on its way out of apply_settings; until then it still waits
+    // for (and acknowledges through) the node, but the election would stop counting a lost
+    // asynchronous node as missing at once. So only a stable, healthy primary can take the change
+    // (property tests: a failing primary acknowledged through a node made asynchronous meanwhile).
+    if (!quorum && (p == nullptr || !(is_current_state(p, S::Primary) || is_current_state(p, S::WaitPrimary)) ||
+                    !is_healthy(s.group, p)))
+        return RequestOutcome::refuse("cannot set replication quorum to false on node \"" + node_name +
+                                          "\" now: the primary of " + group_label(group) +
+                                          " must be primary or wait_primary and healthy to apply it",
+                                      "retry once `autoctl show state` shows a healthy primary");
     const int nss = s.group.formation.number_sync_standbys;
     if (!quorum && nss > 0) {
         int quorum_standbys = 0;

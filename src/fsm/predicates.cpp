@@ -196,19 +196,22 @@ bool has_stopped_replicating_from_old_primary(NodeState s) {
 }  // namespace
 
 bool old_primary_cannot_acknowledge_commits(const GroupSnapshot& g, const Node& old_primary) {
-    // In wait_primary or single, synchronous_standby_names is empty: commits are acknowledged
-    // without any standby, so only the drain timeout protects them.
-    if (old_primary.reported != S::Primary && old_primary.reported != S::ApplySettings) return false;
-    int quorum_standbys = 0;
-    for (const auto* n : other_active_nodes(g, old_primary)) {
-        if (!n->replication_quorum) continue;
-        ++quorum_standbys;
+    // Synchronous replication must have been in effect on the old primary as it last reported:
+    // pg_stat_replication showed a quorum or sync standby (its synchronous_standby_names is not
+    // empty). The monitor's replication_quorum flags are not enough: a change the old primary did
+    // not apply yet (it applies settings on its way out of apply_settings) leaves it acknowledging
+    // asynchronously, or through a standby it still lists (property tests).
+    if (old_primary.reported != S::Primary) return false;
+    if (old_primary.sync_state != "quorum" && old_primary.sync_state != "sync") return false;
+    // Every other node, whatever its replication_quorum flag now, stopped replicating from it. Its
+    // reported state and goal say so only if it reported since its goal last changed: otherwise it
+    // may have followed an earlier goal (secondary) that its last report does not show.
+    const auto others = other_active_nodes(g, old_primary);
+    for (const auto* n : others)
         if (!has_stopped_replicating_from_old_primary(n->reported) ||
-            !has_stopped_replicating_from_old_primary(n->goal))
+            !has_stopped_replicating_from_old_primary(n->goal) || n->report_time < n->state_change_time)
             return false;
-    }
-    // Without any quorum standby, synchronous_standby_names is empty as well.
-    return quorum_standbys > 0;
+    return !others.empty();
 }
 
 }  // namespace autoctl::fsm

@@ -44,6 +44,22 @@ bool proceed_for_primary(Step& s, std::int64_t primary_id) {
         !is_current_state(p, S::ApplySettings))
         return false;
 
+    // A failover candidate elected while this primary was unhealthy is stale now that the primary
+    // reports healthy again: since the election, standbys may have rejoined it and acknowledged
+    // commits the candidate lacks, and promoting the candidate would lose them (property tests).
+    // Cancel the promotion while the candidate is still a standby; it reports its LSN again and
+    // follows this primary (rule 8).
+    if (is_healthy(s.group, p)) {
+        const Node* c = candidate_being_promoted(s.group);
+        if (c != nullptr && c->id != p->id && (c->goal == S::FastForward || c->goal == S::PreparePromotion)) {
+            s.assign(*c, S::ReportLsn,
+                     goal_sentence(*c, S::ReportLsn, "as " + describe(*p) + " is healthy again: the failover is cancelled"));
+            s.match("stale_promotion_cancelled",
+                    "the primary came back before the candidate was promoted: the failover is cancelled");
+            return true;
+        }
+    }
+
     // P2: count the standbys that can acknowledge commits, demoting the unhealthy ones.
     int replication_quorum_count = static_cast<int>(others.size());
     int secondary_count = replication_quorum_count;

@@ -227,6 +227,7 @@ public:
         for (const auto& l : lsn_)
             if (l.first == id) n->lsn = l.second;
         n->report_time = g_.now;
+        n->sync_state = replication_seen_by(*n);
         apply_decision(id, decide(g_, id));
     }
 
@@ -281,6 +282,18 @@ private:
             const Assignment* last = d.assignment_for(a.node_id);
             if (n != nullptr) transitions_.push_back(Transition{g_.now, a.node_id, n->reported, last->goal, false});
         }
+    }
+    // What pg_stat_replication shows on a primary: "quorum" when a quorum standby that is up
+    // streams from it as a secondary (synchronous_standby_names names it), "async" for others.
+    std::string replication_seen_by(const Node& n) const {
+        if (n.reported != NodeState::Primary && n.reported != NodeState::ApplySettings) return "";
+        std::string best;
+        for (const auto& o : g_.nodes) {
+            if (o.id == n.id || !is_up(o.id) || o.reported != NodeState::Secondary) continue;
+            if (o.replication_quorum) return "quorum";
+            best = "async";
+        }
+        return best;
     }
     bool is_frozen(std::int64_t id) const {
         for (auto& c : frozen_)

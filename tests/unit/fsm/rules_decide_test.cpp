@@ -260,7 +260,7 @@ TEST(Rule10_ElectionContinues, TwoNodeElectionPicksTheReportingStandby) {
     // Two nodes: the standby reports its LSN and the primary is not healthy, so rule 8 does not
     // apply; rule 10 runs the election, whose own rule name wins.
     auto g = group({node(1, S::Primary), node(2, S::ReportLsn)});
-    g.find(1)->health = Health::Bad;
+    make_dead(g, 1);
     Decision d = decide(g, 2);
     EXPECT_EQ(goals(d), "2:prepare_promotion ");
     EXPECT_EQ(d.rule, "candidate_elected") << "the election names itself inside rule 10";
@@ -559,6 +559,7 @@ TEST(Rule24_NewPrimaryAfterOldPrimaryDemoted, EarlyWhenEveryQuorumStandbyStopped
     // autoctl's improvement: node 3 left the old primary (report_lsn), so no commit can be
     // acknowledged on it any more and the candidate is released before the timeout.
     auto g = group({node(1, S::Primary, S::DemoteTimeout), node(2, S::StopReplication), node(3, S::ReportLsn)});
+    g.find(1)->sync_state = "quorum";  // its last report: synchronous replication was in effect
     make_dead(g, 1);
     Decision d = decide(g, 2);
     EXPECT_EQ(d.rule, "new_primary_after_old_primary_demoted");
@@ -570,6 +571,7 @@ TEST(Rule24_NewPrimaryAfterOldPrimaryDemoted, EarlyWhenEveryQuorumStandbyStopped
 
 TEST(Rule24_NewPrimaryAfterOldPrimaryDemoted, TwoNodeUnplannedFailoverIsReleasedEarly) {
     auto g = group({node(1, S::Primary, S::DemoteTimeout), node(2, S::StopReplication)});
+    g.find(1)->sync_state = "quorum";
     make_dead(g, 1);
     Decision d = decide(g, 2);
     EXPECT_EQ(d.rule, "new_primary_after_old_primary_demoted");

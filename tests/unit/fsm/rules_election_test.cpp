@@ -37,6 +37,7 @@ TEST(Election_ReportLsn, EveryStandbyThatFollowedTheOldPrimaryIsAsked) {
     auto g = group({node(1, S::Primary), node(2, S::Secondary), node(3, S::CatchingUp),
                     node(4, S::Maintenance, S::CatchingUp), node(5, S::Demoted, S::CatchingUp),
                     node(6, S::Maintenance), node(7, S::WaitStandby)});
+    g.find(6)->pg_is_running = false;  // the operator stopped it: it holds nothing the election needs
     make_dead(g, 1);
     Decision d = decide(g, 2);
     EXPECT_EQ(goals(d), "1:draining 2:report_lsn 3:report_lsn 4:report_lsn 5:report_lsn ");
@@ -44,6 +45,16 @@ TEST(Election_ReportLsn, EveryStandbyThatFollowedTheOldPrimaryIsAsked) {
         EXPECT_EQ(reason_for(d, id), sentence(id, S::ReportLsn, "to find the failover candidate"));
     EXPECT_TRUE(has_message(d, "after 0 nodes reported their LSN and we are waiting for 4 nodes to report"))
         << all_messages(d);
+}
+
+TEST(Election_ReportLsn, QuorumStandbyInMaintenanceWithPostgresRunningBlocks) {
+    // Maintenance leaves Postgres running: it may still stream from the old primary and hold
+    // acknowledged commits, so the election waits for it.
+    auto g = group({node(1, S::Primary), node(2, S::Secondary), node(3, S::Maintenance)});
+    make_dead(g, 1);
+    Decision d = decide(g, 2);
+    EXPECT_TRUE(has_message(d, "is in maintenance with Postgres running")) << all_messages(d);
+    EXPECT_TRUE(has_message(d, "waiting for 2 nodes to report")) << all_messages(d);
 }
 
 TEST(Election_ReportLsn, DrainedLiveOldPrimaryIsAskedToo) {
@@ -85,6 +96,8 @@ TEST(Election_MissingNodes, DeadQuorumStandbyWithUnknownLsnBlocks) {
 TEST(Election_MissingNodes, DeadNodeThatAlreadyReportedItsLsnDoesNotBlock) {
     auto g = election({reported(2, 50, mb(48)), reported(3, 50, mb(47)), reported(4, 50, mb(40))});
     make_dead(g, 4);
+    // It reported report_lsn after its goal was set, so its LSN is known and frozen.
+    g.find(4)->state_change_time = g.find(4)->report_time;
     Decision d = decide(g, 3);
     EXPECT_EQ(goals(d), "2:prepare_promotion ");
     EXPECT_EQ(d.rule, "candidate_elected");
@@ -113,6 +126,7 @@ TEST(Election_QuorumCandidateCount, WithNss0AsyncCandidatesCount) {
 TEST(Election_QuorumCandidateCount, NoCandidateNoElection) {
     // Nobody can report an LSN: a new standby still waiting and a standby in maintenance.
     auto g = group({node(1, S::Primary, S::Draining), node(2, S::WaitStandby), node(3, S::Maintenance)});
+    g.find(3)->pg_is_running = false;
     make_dead(g, 1);
     Decision d = decide(g, 2);
     EXPECT_EQ(d.rule, "");
