@@ -39,6 +39,7 @@ test: deps build
 
 bench: build
 	$(BUILD_DIR)/bench/fsm_decide
+	$(BUILD_DIR)/bench/monitor_throughput --keepers 100 --seconds 20 --idle-seconds 60
 
 # The main job. For now: print the command-line help (later: start a local formation).
 run: build
