@@ -23,6 +23,16 @@ using common::ErrorKind;
 
 int to_int(const std::string& text) { return std::stoi(text); }
 
+// --json of a set-returning monitor function: the monitor's own jsonb_pretty() of the rows, as
+// pg_autoctl prints them.
+void print_json_rows(MonitorClient& client, const std::string& from, const std::string& alias,
+                     const std::string& order_by, const QueryParams& params, std::ostream& out) {
+    const auto result = client.query("SELECT jsonb_pretty(coalesce(jsonb_agg(row_to_json(" + alias + ") ORDER BY " +
+                                         order_by + "), '[]')) FROM " + from + " AS " + alias,
+                                     params);
+    out << result.text(0, 0) << "\n";
+}
+
 const CLI::Validator kCount(
     [](std::string& value) -> std::string {
         if (!value.empty() && value.size() <= 9 && value.find_first_not_of("0123456789") == std::string::npos) {
@@ -47,11 +57,7 @@ void show_state(const MonitorQueryArgs& args, CommandContext& context) {
         params.push_back(std::to_string(args.scope.group));
     }
     if (args.output.json) {
-        const auto result = client->query(
-            "SELECT jsonb_pretty(coalesce(jsonb_agg(row_to_json(state) ORDER BY state.group_id, state.node_id), "
-            "'[]')) FROM " + from + " AS state",
-            params);
-        context.out << result.text(0, 0) << "\n";
+        print_json_rows(*client, from, "state", "state.group_id, state.node_id", params, context.out);
         return;
     }
     const auto result = client->query(
@@ -97,11 +103,7 @@ void show_events(const ShowEventsArgs& args, CommandContext& context) {
         params.push_back(std::to_string(args.scope.group));
     }
     if (args.output.json) {
-        const auto result = client->query(
-            "SELECT jsonb_pretty(coalesce(jsonb_agg(row_to_json(event) ORDER BY event.eventtime, event.eventid), "
-            "'[]')) FROM " + from + " AS event",
-            params);
-        context.out << result.text(0, 0) << "\n";
+        print_json_rows(*client, from, "event", "event.eventtime, event.eventid", params, context.out);
         return;
     }
     const auto result = client->query(

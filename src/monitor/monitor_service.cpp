@@ -10,7 +10,6 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
 #include "autoctl/fsm/monitor_rules.hpp"
-#include "autoctl/fsm/predicates.hpp"
 #include "autoctl/monitor/group_store.hpp"
 #include "autoctl/monitor/requests.hpp"
 #include "autoctl/monitor/schema.hpp"
@@ -85,24 +84,16 @@ void decide_for_report(pqxx::connection_base& conn, const Report& r, const Monit
     log_decision(r.key, d);
 }
 
-// The timer: every node that is still reporting is evaluated again, as if it had just reported,
-// so that expired timeouts take effect. Silent nodes are left to the nodes that report.
+// The timer: the rules run again for the group (fsm::decide_group: nodes that still report and
+// whose report is not older than their goal), so that expired timeouts take effect.
 void decide_for_timer(pqxx::connection_base& conn, const GroupKey& key, const MonitorServiceOptions& o,
                       TimePoint monitor_start) {
     pqxx::work tx(conn);
     lock_group(tx, key);
-    GroupSnapshot g = load_group(tx, key, o.timing, monitor_start);
-    std::vector<Decision> decisions;
-    for (const auto& n : GroupSnapshot(g).nodes) {
-        const Node* current = g.find(n.id);
-        if (current == nullptr || !is_reporting(g, current)) continue;
-        Decision d = decide(g, n.id);
-        if (d.empty()) continue;
-        store_decision(tx, g, d);
-        apply(g, d);
-        decisions.push_back(std::move(d));
-    }
+    const GroupSnapshot g = load_group(tx, key, o.timing, monitor_start);
+    const std::vector<Decision> decisions = decide_group(g);
     if (decisions.empty()) return;
+    for (const auto& d : decisions) store_decision(tx, g, d);
     tx.commit();
     for (const auto& d : decisions) log_decision(key, d);
 }

@@ -118,30 +118,6 @@ struct detail::PreparedCommand {
     std::string cwd;
 };
 
-RunAs RunAs::user(const std::string& name) {
-    struct passwd pwd {};
-    struct passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    const int rc = ::getpwnam_r(name.c_str(), &pwd, buffer.data(), buffer.size(), &found);
-    if (rc != 0 || found == nullptr) {
-        throw Error(ErrorKind::Command, "no such OS user \"" + name + "\"" + (rc != 0 ? ": " + errno_text(rc) : ""));
-    }
-    RunAs identity;
-    identity.uid = pwd.pw_uid;
-    identity.gid = pwd.pw_gid;
-    identity.name = name;
-    identity.home = pwd.pw_dir != nullptr ? pwd.pw_dir : "";
-    int count = 32;
-    std::vector<gid_t> groups(static_cast<std::size_t>(count));
-    while (::getgrouplist(name.c_str(), pwd.pw_gid, groups.data(), &count) < 0) {
-        groups.resize(static_cast<std::size_t>(count) + 32);
-        count = static_cast<int>(groups.size());
-    }
-    groups.resize(static_cast<std::size_t>(count));
-    identity.groups = std::move(groups);
-    return identity;
-}
-
 Command::Command(std::string program) { argv_.push_back(std::move(program)); }
 
 Command& Command::arg(std::string value) {
@@ -596,55 +572,6 @@ Spawned spawn(const Command& command, const detail::PreparedCommand& prepared, c
     return spawned;
 }
 
-bool is_safe_shell_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::strchr("_@%+=:,./-", c) != nullptr;
-}
-
 }  // namespace
-
-std::string shell_quote(std::string_view word) {
-    if (word.empty()) return "''";
-    bool safe = true;
-    for (const char c : word) {
-        if (c == '\0' || !is_safe_shell_char(c)) {
-            safe = false;
-            break;
-        }
-    }
-    if (safe) return std::string(word);
-    std::string quoted = "'";
-    for (const char c : word) {
-        if (c == '\'') {
-            quoted += "'\\''";
-        } else {
-            quoted += c;
-        }
-    }
-    quoted += '\'';
-    return quoted;
-}
-
-std::string last_lines(std::string_view text, std::size_t count) {
-    std::vector<std::string_view> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos) end = text.size();
-        auto line = text.substr(start, end - start);
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-            line.remove_suffix(1);
-        }
-        if (!line.empty()) lines.push_back(line);
-        start = end + 1;
-    }
-    const std::size_t first = lines.size() > count ? lines.size() - count : 0;
-    std::string joined;
-    for (std::size_t i = first; i < lines.size(); ++i) {
-        if (!joined.empty()) joined += "; ";
-        joined += lines[i];
-    }
-    return joined;
-}
 
 }  // namespace autoctl::pg
