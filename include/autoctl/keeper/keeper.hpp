@@ -1,0 +1,115 @@
+#pragma once
+// The keeper of one data node (design.md §3): every second, or at once when the monitor notifies
+// a change in its group, it reads its Postgres, reports to the monitor with node_active, and when
+// the monitor assigned another state runs the transition of the keeper table
+// (fsm::find_keeper_transition) on real Postgres, then persists the new state atomically.
+//
+// A transition that fails is logged and retried at the next step; the current state only moves
+// once the transition finished, so every transition is written to be re-run from the start.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "autoctl/common/config.hpp"
+#include "autoctl/common/paths.hpp"
+#include "autoctl/fsm/keeper_transitions.hpp"
+#include "autoctl/keeper/keeper_monitor.hpp"
+#include "autoctl/keeper/keeper_state.hpp"
+#include "autoctl/keeper/local_postgres.hpp"
+
+namespace autoctl::keeper {
+
+// How the keeper gets Postgres started or stopped: through the postgres controller when the
+// supervisor runs (autoctl run), with pg_ctl while `autoctl create postgres` initialises the node.
+class PostgresService {
+public:
+    virtual ~PostgresService() = default;
+    // Asks for Postgres to run; true once it accepts connections, false after `wait`.
+    virtual bool start(std::chrono::milliseconds wait) = 0;
+    // Stops Postgres (fast) and returns once it is stopped; throws when it does not stop.
+    virtual void stop() = 0;
+    // Lets go of Postgres: the operator owns it (maintenance).
+    virtual void release() = 0;
+};
+
+// The controller service, through the expected-status file.
+std::unique_ptr<PostgresService> controller_service(const common::NodePaths& paths, const LocalPostgres& pg);
+// pg_ctl start/stop directly (no supervisor).
+std::unique_ptr<PostgresService> pg_ctl_service(const LocalPostgres& pg);
+
+class Keeper {
+public:
+    // `supervised`: Postgres is the controller's (autoctl run); otherwise pg_ctl's (create).
+    Keeper(common::NodePaths paths, common::Config config, bool supervised);
+
+    // One step of the loop. Returns true when the next step should run at once (a transition
+    // just finished), false when the keeper may wait for a notification or the next second.
+    bool step();
+
+    // Waits for a `state` notification of the group, at most `timeout`.
+    void wait(std::chrono::milliseconds timeout);
+
+    // Runs steps until `stop` is set. Returns when the node was dropped (true) or stopped.
+    bool run(const std::atomic<bool>& stop, std::atomic<bool>& reload);
+
+    // The transition of the keeper table from `from` to `to`; throws when it fails or when no
+    // row exists. Public for `autoctl do fsm` and for `create postgres`, which runs the first one.
+    void transition(fsm::NodeState from, fsm::NodeState to);
+
+    const KeeperState& state() const { return state_; }
+    KeeperState& mutable_state() { return state_; }
+    void save_state() const;
+    const common::Config& config() const { return config_; }
+
+    // The initialisation of a first node (init -> single): initdb or adopt, settings, roles,
+    // database, start. Shared with `autoctl create postgres`.
+    void init_primary();
+
+private:
+    // Steps of step().
+    bool read_postgres(std::time_t now);
+    bool report_to_monitor(std::time_t now);
+    void check_network_partition(std::time_t now);
+    void ensure_current_state();
+    KeeperMonitor& monitor();
+
+    // The Postgres operations of the keeper table, by action (transitions.cpp).
+    void run_action(fsm::KeeperAction action, fsm::NodeState from, fsm::NodeState to);
+    void ensure_running();
+    void ensure_stopped();
+    Upstream primary_upstream();
+    void disable_replication();
+    void apply_synchronous_standby_names(bool wait_for_standby);
+    void init_standby();
+    void rewind_or_init();
+    void follow_primary();
+    void prepare_for_secondary();
+    void stop_replication();
+    void promote_to_primary();
+    void report_lsn(bool drop_slots);
+    void fast_forward();
+    void refresh_other_nodes();
+
+    std::string formation() const { return config_.get("pg_autoctl.formation"); }
+    std::string sslmode() const { return config_.get("ssl.sslmode"); }
+    std::string password() const { return config_.get("replication.password"); }
+    std::string describe() const;  // node 1 "node_1" (state)
+
+    common::NodePaths paths_;
+    common::Config config_;
+    LocalPostgres pg_;
+    std::unique_ptr<PostgresService> postgres_;
+    std::unique_ptr<KeeperMonitor> monitor_;
+    bool listening_ = false;
+    KeeperState state_;
+    PostgresReport report_;
+    bool pg_running_ = false;
+    bool monitor_reached_ = false;
+};
+
+}  // namespace autoctl::keeper

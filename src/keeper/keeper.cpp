@@ -1,0 +1,209 @@
+// The keeper loop: read Postgres, report, transition, persist (design.md §3, reference §4.2).
+
+#include "autoctl/keeper/keeper.hpp"
+
+#include <thread>
+
+#include "autoctl/common/error.hpp"
+#include "autoctl/common/log.hpp"
+#include "autoctl/keeper/postgres_controller.hpp"
+
+namespace autoctl::keeper {
+
+namespace {
+
+using common::Error;
+using common::ErrorKind;
+using fsm::NodeState;
+
+std::shared_ptr<spdlog::logger> log() { return common::logger("keeper"); }
+
+}  // namespace
+
+Keeper::Keeper(common::NodePaths paths, common::Config config, bool supervised)
+    : paths_(std::move(paths)), config_(std::move(config)), pg_(config_) {
+    postgres_ = supervised ? controller_service(paths_, pg_) : pg_ctl_service(pg_);
+    if (auto loaded = load_keeper_state(paths_.state)) state_ = *loaded;
+}
+
+void Keeper::save_state() const { save_keeper_state(paths_.state, state_); }
+
+std::string Keeper::describe() const {
+    return "node " + std::to_string(state_.node_id) + " \"" + config_.get("pg_autoctl.name") + "\"";
+}
+
+KeeperMonitor& Keeper::monitor() {
+    if (!monitor_) {
+        listening_ = false;
+        monitor_ = std::make_unique<KeeperMonitor>(config_.get("pg_autoctl.monitor"));
+    }
+    return *monitor_;
+}
+
+// Whether Postgres answers, and what it reports. In primary, a Postgres that does not come back is
+// hidden from the monitor until it failed to start postgresql_restart_failure_max_retries times
+// (or for postgresql_restart_failure_timeout): a restart is cheaper than a failover.
+bool Keeper::read_postgres(std::time_t now) {
+    pg_running_ = false;
+    if (pg_.is_ready()) {
+        try {
+            report_ = pg_.report();
+            pg_running_ = true;
+        } catch (const Error& e) {
+            log()->debug("{}: cannot read Postgres's status: {}", describe(), e.what());
+        }
+    }
+    if (pg_running_) {
+        state_.pg_start_failures = 0;
+        state_.first_start_failure = 0;
+        return true;
+    }
+    if (state_.current != NodeState::Primary || read_expected_status(expected_status_file(paths_.pid)) !=
+                                                     ExpectedStatus::Running) {
+        return false;
+    }
+    if (postgres_->start(std::chrono::seconds(1))) {
+        return read_postgres(now);
+    }
+    if (state_.first_start_failure == 0) state_.first_start_failure = now;
+    ++state_.pg_start_failures;
+    const auto max_retries = config_.get_int("timeout.postgresql_restart_failure_max_retries");
+    const auto timeout = config_.get_int("timeout.postgresql_restart_failure_timeout");
+    if (state_.pg_start_failures >= max_retries || now - state_.first_start_failure > timeout) {
+        log()->warn("{} (primary): Postgres failed to start {} times: reporting it down to the monitor", describe(),
+                    state_.pg_start_failures);
+        return false;
+    }
+    log()->warn("{} (primary): Postgres failed to start {}/{} times before reporting to the monitor, trying again",
+                describe(), state_.pg_start_failures, max_retries);
+    return true;
+}
+
+bool Keeper::report_to_monitor(std::time_t now) {
+    NodeReport report;
+    report.formation = formation();
+    report.node_id = state_.node_id;
+    report.group = state_.group;
+    report.current = state_.current;
+    report.pg_is_running = read_postgres(now);
+    if (pg_running_) {
+        report.timeline = report_.timeline;
+        report.lsn = report_.lsn;
+        report.sync_state = report_.sync_state;
+        if (report_.standby_count > 0) state_.last_secondary_contact = now;
+    }
+    try {
+        const auto assignment = monitor().node_active(report);
+        state_.last_monitor_contact = now;
+        if (assignment.state != state_.assigned) {
+            log()->info("{} ({}): the monitor assigns {}", describe(), fsm::to_string(state_.current),
+                        fsm::to_string(assignment.state));
+        }
+        state_.assigned = assignment.state;
+        state_.group = assignment.group;
+        return true;
+    } catch (const Error& e) {
+        monitor_.reset();
+        log()->warn("{} ({}): failed to get the goal state from the monitor: {}", describe(),
+                    fsm::to_string(state_.current), e.what());
+        return false;
+    }
+}
+
+// A primary that can reach neither the monitor nor any standby for network_partition_timeout
+// may be on the losing side of a partition while the monitor promotes a standby: it stops
+// Postgres so that two nodes never accept writes.
+void Keeper::check_network_partition(std::time_t now) {
+    if (state_.current != NodeState::Primary) return;
+    if (pg_running_ && report_.standby_count > 0) return;
+    const auto timeout = config_.get_int("timeout.network_partition_timeout");
+    const auto since_monitor = now - state_.last_monitor_contact;
+    const auto since_standby = now - state_.last_secondary_contact;
+    if (state_.last_monitor_contact > 0 && since_monitor > timeout && since_standby > timeout) {
+        log()->warn("{} (primary): no contact with the monitor for {} s nor with any standby for {} s: this node "
+                    "may be cut off from the formation, demoting it (demote_timeout)",
+                    describe(), since_monitor, since_standby);
+        state_.assigned = NodeState::DemoteTimeout;
+    }
+}
+
+bool Keeper::step() {
+    const std::time_t now = std::time(nullptr);
+    if (auto loaded = load_keeper_state(paths_.state)) {
+        // `autoctl do fsm assign` may have changed the file; our counters are newer.
+        state_.current = loaded->current;
+        state_.assigned = loaded->assigned;
+    }
+    monitor_reached_ = report_to_monitor(now);
+    if (!monitor_reached_) check_network_partition(now);
+
+    bool transitioned = false;
+    if (state_.assigned != state_.current) {
+        const NodeState from = state_.current;
+        const NodeState to = state_.assigned;
+        try {
+            transition(from, to);
+            state_.current = to;
+            transitioned = true;
+            log()->info("{}: reached state {} (from {})", describe(), fsm::to_string(to), fsm::to_string(from));
+        } catch (const Error& e) {
+            log()->error("{} ({}): failed to transition to {}: {}; retrying", describe(), fsm::to_string(from),
+                         fsm::to_string(to), e.what());
+        }
+    } else if (monitor_reached_) {
+        try {
+            ensure_current_state();
+        } catch (const Error& e) {
+            log()->warn("{} ({}): {}", describe(), fsm::to_string(state_.current), e.what());
+        }
+    }
+    save_state();
+    return transitioned;
+}
+
+void Keeper::wait(std::chrono::milliseconds timeout) {
+    if (monitor_) {
+        try {
+            if (!listening_) {
+                monitor_->listen_state();
+                listening_ = true;
+            }
+            monitor_->wait_for_group_change(formation(), state_.group, timeout);
+            return;
+        } catch (const Error& e) {
+            monitor_.reset();
+            log()->debug("{}: lost the monitor connection while waiting: {}", describe(), e.what());
+        }
+    }
+    std::this_thread::sleep_for(timeout);
+}
+
+bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
+    log()->info("{}: keeper started in state {} (assigned {})", describe(), fsm::to_string(state_.current),
+                fsm::to_string(state_.assigned));
+    while (!stop) {
+        if (reload) {
+            try {
+                config_ = common::Config::load(paths_.config);
+                log()->info("{}: reloaded the configuration", describe());
+            } catch (const Error& e) {
+                log()->error("{}: cannot reload the configuration, keeping the current one: {}", describe(), e.what());
+            }
+            reload = false;
+        }
+        bool at_once = false;
+        try {
+            at_once = step();
+        } catch (const Error& e) {
+            log()->error("{}: keeper step failed: {}", describe(), e.what());
+        }
+        if (state_.current == NodeState::Dropped && state_.assigned == NodeState::Dropped && monitor_reached_) {
+            log()->info("{}: this node was dropped from the monitor: stopping", describe());
+            return true;
+        }
+        if (!at_once && !stop) wait(std::chrono::seconds(1));
+    }
+    return false;
+}
+
+}  // namespace autoctl::keeper
