@@ -18,7 +18,7 @@ using common::Error;
 using common::ErrorKind;
 
 struct GetNodeArgs : MonitorQueryArgs {
-    std::string name;
+    NodeNameOption name;
 };
 
 enum class NodeProperty { CandidatePriority, ReplicationQuorum };
@@ -26,7 +26,7 @@ enum class NodeProperty { CandidatePriority, ReplicationQuorum };
 void get_node_property(const GetNodeArgs& args, NodeProperty property, CommandContext& context) {
     const auto target = args.target.resolve();
     const std::string formation = args.formation(target);
-    const std::string name = !args.name.empty() ? args.name : target.node_name;
+    const std::string name = !args.name.name.empty() ? args.name.name : target.node_name;
     if (name.empty()) {
         throw Error(ErrorKind::Usage, "please give the node's --name (or the --pgdata of a keeper node)");
     }
@@ -93,7 +93,7 @@ void register_get_commands(CommandLine& command_line) {
             [args, property](CommandContext& context) { get_node_property(*args, property, context); });
         command->footer(std::string(kTargetHelp) + "\n--name defaults to the keeper's own name (with --pgdata).");
         args->add_to(*command, false);
-        command->add_option("--name", args->name, "the node's name")->type_name("NAME");
+        args->name.add_to(*command);
     }
 
     auto* formation = command_line.add_command_set(*get, "formation", "get a formation property from the monitor");

@@ -42,11 +42,6 @@ using common::ConfigRole;
 using common::Error;
 using common::ErrorKind;
 
-// pg_hba.conf methods (Postgres 15); "skip" is --skip-pg-hba.
-const std::vector<std::string> kAuthMethods = {"trust", "reject", "scram-sha-256", "md5", "password", "gss",
-                                               "sspi",  "ident",  "peer",          "pam", "ldap",     "radius",
-                                               "cert",  "skip"};
-
 std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 
 struct CreateMonitorArgs {
@@ -69,25 +64,6 @@ struct DropMonitorArgs {
     PgdataOption pgdata;
     bool destroy = false;
 };
-
-enum class PgdataState { Missing, Empty, Cluster };
-
-PgdataState inspect_pgdata(const fs::path& pgdata) {
-    std::error_code ec;
-    const auto status = fs::status(pgdata, ec);
-    if (status.type() == fs::file_type::not_found) return PgdataState::Missing;
-    if (ec) throw Error(ErrorKind::Usage, "cannot inspect PGDATA " + quoted(pgdata) + ": " + ec.message());
-    if (!fs::is_directory(status)) {
-        throw Error(ErrorKind::Usage, "PGDATA " + quoted(pgdata) + " exists and is not a directory: choose another --pgdata");
-    }
-    if (is_postgres_cluster(pgdata)) return PgdataState::Cluster;
-    fs::directory_iterator it(pgdata, ec);
-    if (ec) throw Error(ErrorKind::Usage, "cannot read PGDATA " + quoted(pgdata) + ": " + ec.message());
-    if (it == fs::directory_iterator()) return PgdataState::Empty;
-    throw Error(ErrorKind::Usage, "PGDATA " + quoted(pgdata) +
-                                      " is not empty and is not a Postgres cluster (no PG_VERSION): use an empty or "
-                                      "missing directory, or an existing Postgres data directory");
-}
 
 // The init file: present only while a create is in progress. It remembers whether autoctl ran
 // initdb itself (then it owns pg_hba.conf's base), so a second run finishes the same way.
@@ -116,24 +92,6 @@ void write_init_file(const fs::path& file, const InitState& state) {
     common::write_file_atomic(file, ini.serialize(), 0644);
 }
 
-std::string absolute_file(const std::string& file, const char* option) {
-    if (file.empty()) return file;
-    const auto path = common::absolute_pgdata_from_process(file);
-    if (::access(path.c_str(), R_OK) != 0) {
-        throw Error(ErrorKind::Usage, std::string(option) + " " + quoted(path) + " cannot be read: " + std::strerror(errno));
-    }
-    return path.string();
-}
-
-// --pgctl made absolute (not resolved: a symbolic link to a wrapper must keep its directory).
-fs::path pg_ctl_path(const std::string& given) {
-    const fs::path path = fs::absolute(given).lexically_normal();
-    if (::access(path.c_str(), X_OK) != 0) {
-        throw Error(ErrorKind::Usage, "--pgctl " + quoted(path) + " is not an executable program: " + std::strerror(errno));
-    }
-    return path;
-}
-
 // The configuration this create writes: the command line, and for a create being finished the
 // [monitor] keys of the configuration it wrote before.
 Config monitor_config(const CreateMonitorArgs& args, const common::NodePaths& paths, const std::string& hostname,
@@ -147,20 +105,7 @@ Config monitor_config(const CreateMonitorArgs& args, const common::NodePaths& pa
     config.set("postgresql.port", std::to_string(args.pgport));
     config.set("postgresql.listen_addresses", args.listen);
     config.set("postgresql.auth_method", args.auth.skips_hba() ? std::string(monitor::kSkipHba) : args.auth.auth);
-    config.set("ssl.sslmode", args.ssl.effective_ssl_mode());
-    const bool active = !args.ssl.no_ssl;
-    config.set("ssl.active", active ? "1" : "0");
-    if (args.ssl.self_signed) {
-        config.set("ssl.ca_file", "");
-        config.set("ssl.crl_file", "");
-        config.set("ssl.cert_file", (paths.pgdata / "server.crt").string());
-        config.set("ssl.key_file", (paths.pgdata / "server.key").string());
-    } else {
-        config.set("ssl.ca_file", absolute_file(args.ssl.ca_file, "--ssl-ca-file"));
-        config.set("ssl.crl_file", absolute_file(args.ssl.crl_file, "--ssl-crl-file"));
-        config.set("ssl.cert_file", absolute_file(args.ssl.server_cert, "--server-cert"));
-        config.set("ssl.key_file", absolute_file(args.ssl.server_key, "--server-key"));
-    }
+    set_ssl_config(config, args.ssl, paths);
     return config;
 }
 
@@ -228,13 +173,7 @@ void existing_monitor(const CreateMonitorArgs& args, const common::NodePaths& pa
 void create_monitor(const CreateMonitorArgs& args, CommandContext& context) {
     auto log = common::logger("monitor");
     refuse_root();
-    args.auth.validate();
-    if (std::find(kAuthMethods.begin(), kAuthMethods.end(), args.auth.auth) == kAuthMethods.end() &&
-        !args.auth.auth.empty()) {
-        throw Error(ErrorKind::Usage, "--auth \"" + args.auth.auth +
-                                          "\" is not a pg_hba.conf method: use trust, md5, scram-sha-256, cert, ... "
-                                          "or --skip-pg-hba");
-    }
+    check_auth_options(args.auth);
     args.ssl.validate();
     if (args.auth.pg_hba_lan) log->warn("--pg-hba-lan has no effect on a monitor: it is ignored");
 
@@ -389,16 +328,6 @@ void drop_monitor(const DropMonitorArgs& args, CommandContext&) {
     }
 }
 
-const CLI::Validator kPort(
-    [](std::string& value) -> std::string {
-        if (!value.empty() && value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos) {
-            const int port = std::stoi(value);
-            if (port >= 1 && port <= 65535) return {};
-        }
-        return "expected a port number between 1 and 65535, got \"" + value + "\"";
-    },
-    "PORT");
-
 }  // namespace
 
 void register_monitor_node_commands(CommandLine& command_line) {
@@ -420,7 +349,7 @@ void register_monitor_node_commands(CommandLine& command_line) {
     create_args->pgport_option = monitor->add_option("--pgport", create_args->pgport, "Postgres port (default: $PGPORT, else 5432)")
         ->envname("PGPORT")
         ->type_name("PORT")
-        ->check(kPort);
+        ->check(port_validator());
     create_args->hostname_option = monitor->add_option("--hostname", create_args->hostname,
                         "host name or address keepers use to reach the monitor (default: discovered)")
         ->type_name("HOST");

@@ -72,7 +72,14 @@ std::optional<pg::PostmasterPid> live_postmaster(const fs::path& pgdata) {
     return pid_file;
 }
 
-void run(const PgdataArgs& args, CommandContext& context) { run_monitor_node(args.pgdata.paths(), context.global); }
+void run(const PgdataArgs& args, CommandContext& context) {
+    const auto paths = args.pgdata.paths();
+    if (load_node_config(paths).role() == common::ConfigRole::Keeper) {
+        run_keeper_node(paths, context.global);
+    } else {
+        run_monitor_node(paths, context.global);
+    }
+}
 
 void stop(const StopArgs& args, CommandContext&) {
     const auto paths = args.pgdata.paths();
@@ -145,25 +152,6 @@ void status(const StatusArgs& args, CommandContext& context) {
 
 // --- do service monitor ---------------------------------------------------------------------
 
-std::atomic<bool> g_stop_requested{false};
-std::atomic<bool> g_reload_requested{false};
-
-extern "C" void on_stop_signal(int) { g_stop_requested = true; }
-extern "C" void on_reload_signal(int) { g_reload_requested = true; }
-extern "C" void on_quit_signal(int) { ::_exit(0); }
-
-void install_service_signal_handlers() {
-    struct sigaction action {};
-    sigemptyset(&action.sa_mask);
-    action.sa_handler = on_stop_signal;
-    ::sigaction(SIGTERM, &action, nullptr);
-    ::sigaction(SIGINT, &action, nullptr);
-    action.sa_handler = on_reload_signal;
-    ::sigaction(SIGHUP, &action, nullptr);
-    action.sa_handler = on_quit_signal;
-    ::sigaction(SIGQUIT, &action, nullptr);
-}
-
 void service_monitor(const PgdataArgs& args, CommandContext&) {
     auto log = common::logger("monitor");
     refuse_root();
@@ -173,14 +161,7 @@ void service_monitor(const PgdataArgs& args, CommandContext&) {
         throw Error(ErrorKind::Config, "PGDATA " + quoted(paths.pgdata) + " is not a monitor node");
     }
     install_service_signal_handlers();
-    // Under a supervisor: stop when it dies, even by kill -9 (it cannot forward a signal then).
-    if (const char* parent = std::getenv("AUTOCTL_SUPERVISOR_PID"); parent != nullptr && *parent != '\0') {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (std::to_string(::getppid()) != parent) {
-            log->warn("monitor service: the supervisor (pid {}) is gone: not starting", parent);
-            return;
-        }
-    }
+    if (!attach_to_supervisor("monitor service")) return;
     const int pid = static_cast<int>(::getpid());
     auto options = monitor::monitor_service_options(config, pid);
     log->info("monitor service: starting for database {} on {}:{} (pid {})", monitor::kMonitorDatabase,
@@ -206,11 +187,11 @@ void service_monitor(const PgdataArgs& args, CommandContext&) {
         bool restart = false;
         while (!finished.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            if (g_stop_requested.load()) {
+            if (service_stop_requested().load()) {
                 interrupt = true;
                 break;
             }
-            if (g_reload_requested.exchange(false)) {
+            if (service_reload_requested().exchange(false)) {
                 try {
                     auto fresh = load_node_config(paths);
                     auto fresh_options = monitor::monitor_service_options(fresh, pid);
@@ -265,11 +246,12 @@ void register_service_commands(CommandLine& command_line) {
     service_args->pgdata.add_to(*service);
 
     auto run_args = std::make_shared<PgdataArgs>();
-    auto* run_command = command_line.add_command(root, "run", "Run the autoctl service (monitor)",
+    auto* run_command = command_line.add_command(root, "run", "Run the autoctl service (monitor or keeper)",
                                                  [run_args](CommandContext& context) { run(*run_args, context); });
     run_command->footer(
-        "Supervises Postgres (restarted at once when it dies) and the monitor service. Signals:\n"
-        "SIGTERM stops cleanly (the monitor service, then Postgres with a fast shutdown), SIGINT\n"
+        "Supervises Postgres (restarted at once when it dies) and the monitor service, or on a data\n"
+        "node the keeper. Signals: SIGTERM stops cleanly (the monitor service or keeper, then Postgres\n"
+        "with a fast shutdown), SIGINT\n"
         "stops fast, SIGQUIT immediately, SIGHUP reloads the configuration.");
     run_args->pgdata.add_to(*run_command);
 

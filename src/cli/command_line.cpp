@@ -136,11 +136,17 @@ CommandLine::CommandLine()
     // pg_autoctl's order: create, drop, config, show, get, (do), run, stop, reload, status, then
     // help and version; create monitor before create formation.
     register_monitor_node_commands(*this);
+    register_drop_node_commands(*this);
     register_formation_commands(*this);
     register_config_commands(*this);
     register_show_commands(*this);
+    register_maintenance_commands(*this);
     register_get_commands(*this);
+    register_set_commands(*this);
+    register_perform_commands(*this);
+    register_keeper_node_commands(*this);
     register_service_commands(*this);
+    register_keeper_service_commands(*this);
     register_version_commands(*this);
 }
 

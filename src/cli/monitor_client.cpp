@@ -1,9 +1,11 @@
 #include "autoctl/cli/monitor_client.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 
@@ -309,6 +311,49 @@ QueryResult MonitorClient::query(const std::string& sql, const QueryParams& para
         out.rows.push_back(std::move(row));
     }
     return out;
+}
+
+void MonitorClient::listen(const std::string& channel) {
+    char* quoted = PQescapeIdentifier(handle_->conn, channel.c_str(), channel.size());
+    if (quoted == nullptr) {
+        throw Error(ErrorKind::Monitor, "failed to quote channel name \"" + channel + "\": " +
+                                            one_line_libpq_error(PQerrorMessage(handle_->conn)));
+    }
+    const std::string sql = std::string("LISTEN ") + quoted;
+    PQfreemem(quoted);
+    query(sql);
+}
+
+std::vector<Notification> MonitorClient::wait_notifications(std::chrono::milliseconds timeout) {
+    PGconn* conn = handle_->conn;
+    auto lost = [&] {
+        return Error(ErrorKind::Monitor, "lost the connection to the monitor at " + params_.endpoint + ": " +
+                                             masked(one_line_libpq_error(PQerrorMessage(conn))));
+    };
+    std::vector<Notification> received;
+    auto drain = [&] {
+        while (PGnotify* notify = PQnotifies(conn)) {
+            received.push_back(Notification{notify->relname, notify->extra != nullptr ? notify->extra : ""});
+            PQfreemem(notify);
+        }
+    };
+    // Some may have arrived during earlier queries: libpq queued them already.
+    if (PQconsumeInput(conn) == 0) throw lost();
+    drain();
+    if (!received.empty()) return received;
+
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received.empty()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd fd{PQsocket(conn), POLLIN, 0};
+        const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno != EINTR) throw lost();
+        if (ready <= 0) continue;
+        if (PQconsumeInput(conn) == 0) throw lost();
+        drain();
+    }
+    return received;
 }
 
 std::unique_ptr<MonitorClient> connect_to_monitor(const MonitorTarget& target) {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +84,86 @@ bool postgres_is_ready(const fs::path& pgdata) {
 }
 
 }  // namespace
+
+// pg_hba.conf methods (Postgres 15); "skip" is --skip-pg-hba.
+const std::vector<std::string> kAuthMethods = {"trust", "reject", "scram-sha-256", "md5", "password", "gss",
+                                               "sspi",  "ident",  "peer",          "pam", "ldap",     "radius",
+                                               "cert",  "skip"};
+
+void check_auth_options(const AuthOptions& auth) {
+    auth.validate();
+    if (!auth.auth.empty() && std::find(kAuthMethods.begin(), kAuthMethods.end(), auth.auth) == kAuthMethods.end()) {
+        throw Error(ErrorKind::Usage, "--auth \"" + auth.auth +
+                                          "\" is not a pg_hba.conf method: use trust, md5, scram-sha-256, cert, ... "
+                                          "or --skip-pg-hba");
+    }
+}
+
+const CLI::Validator& port_validator() {
+    static const CLI::Validator validator(
+        [](std::string& value) -> std::string {
+            if (!value.empty() && value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos) {
+                const int port = std::stoi(value);
+                if (port >= 1 && port <= 65535) return {};
+            }
+            return "expected a port number between 1 and 65535, got \"" + value + "\"";
+        },
+        "PORT");
+    return validator;
+}
+
+std::string absolute_file(const std::string& file, const char* option) {
+    if (file.empty()) return file;
+    const auto path = common::absolute_pgdata_from_process(file);
+    if (::access(path.c_str(), R_OK) != 0) {
+        throw Error(ErrorKind::Usage, std::string(option) + " " + quoted(path) + " cannot be read: " + std::strerror(errno));
+    }
+    return path.string();
+}
+
+// --pgctl made absolute (not resolved: a symbolic link to a wrapper must keep its directory).
+fs::path pg_ctl_path(const std::string& given) {
+    const fs::path path = fs::absolute(given).lexically_normal();
+    if (::access(path.c_str(), X_OK) != 0) {
+        throw Error(ErrorKind::Usage, "--pgctl " + quoted(path) + " is not an executable program: " + std::strerror(errno));
+    }
+    return path;
+}
+
+void set_ssl_config(common::Config& config, const SslOptions& ssl, const common::NodePaths& paths) {
+    config.set("ssl.sslmode", ssl.effective_ssl_mode());
+    const bool active = !ssl.no_ssl;
+    config.set("ssl.active", active ? "1" : "0");
+    if (ssl.self_signed) {
+        config.set("ssl.ca_file", "");
+        config.set("ssl.crl_file", "");
+        config.set("ssl.cert_file", (paths.pgdata / "server.crt").string());
+        config.set("ssl.key_file", (paths.pgdata / "server.key").string());
+    } else {
+        config.set("ssl.ca_file", absolute_file(ssl.ca_file, "--ssl-ca-file"));
+        config.set("ssl.crl_file", absolute_file(ssl.crl_file, "--ssl-crl-file"));
+        config.set("ssl.cert_file", absolute_file(ssl.server_cert, "--server-cert"));
+        config.set("ssl.key_file", absolute_file(ssl.server_key, "--server-key"));
+    }
+}
+
+
+PgdataState inspect_pgdata(const fs::path& pgdata) {
+    std::error_code ec;
+    const auto status = fs::status(pgdata, ec);
+    if (status.type() == fs::file_type::not_found) return PgdataState::Missing;
+    if (ec) throw Error(ErrorKind::Usage, "cannot inspect PGDATA " + quoted(pgdata) + ": " + ec.message());
+    if (!fs::is_directory(status)) {
+        throw Error(ErrorKind::Usage, "PGDATA " + quoted(pgdata) + " exists and is not a directory: choose another --pgdata");
+    }
+    if (is_postgres_cluster(pgdata)) return PgdataState::Cluster;
+    fs::directory_iterator it(pgdata, ec);
+    if (ec) throw Error(ErrorKind::Usage, "cannot read PGDATA " + quoted(pgdata) + ": " + ec.message());
+    if (it == fs::directory_iterator()) return PgdataState::Empty;
+    throw Error(ErrorKind::Usage, "PGDATA " + quoted(pgdata) +
+                                      " is not empty and is not a Postgres cluster (no PG_VERSION): use an empty or "
+                                      "missing directory, or an existing Postgres data directory");
+}
 
 void refuse_root() {
     if (::geteuid() == 0) {

@@ -2,12 +2,14 @@
 // What the node lifecycle commands share (create monitor, run, stop, status, reload, drop
 // monitor, do service monitor). Private to src/cli.
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "autoctl/cli/command_line.hpp"
+#include "autoctl/cli/options.hpp"
 #include "autoctl/common/config.hpp"
 #include "autoctl/common/paths.hpp"
 #include "autoctl/common/pid_file.hpp"
@@ -50,6 +52,36 @@ bool is_postgres_cluster(const std::filesystem::path& pgdata);
 // monitor, and a port another program listens on.
 void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& global,
                       std::optional<common::PidFile> pid_file = std::nullopt);
+
+// Runs a data node's supervisor (the postgres controller + the keeper) until it is stopped.
+void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global,
+                     std::optional<common::PidFile> pid_file = std::nullopt);
+
+// A service process (`autoctl do service ...`): SIGTERM and SIGINT set the stop flag, SIGHUP the
+// reload flag, SIGQUIT exits at once.
+void install_service_signal_handlers();
+std::atomic<bool>& service_stop_requested();
+std::atomic<bool>& service_reload_requested();
+// Under a supervisor ($AUTOCTL_SUPERVISOR_PID): the service gets SIGTERM when the supervisor
+// dies, even by kill -9. False when the supervisor is already gone (the service must not start).
+bool attach_to_supervisor(const std::string& role);
+
+// Shared by create monitor and create postgres --------------------------------------------
+
+// --auth and --skip-pg-hba: Error{Usage} unless one was given and it is a pg_hba.conf method.
+void check_auth_options(const AuthOptions& auth);
+// A CLI11 check for --pgport: 1..65535.
+const CLI::Validator& port_validator();
+// An option's file made absolute; Error{Usage} naming the option when it cannot be read.
+std::string absolute_file(const std::string& file, const char* option);
+// --pgctl made absolute (not resolved: a symbolic link to a wrapper must keep its directory).
+std::filesystem::path pg_ctl_path(const std::string& given);
+// The [ssl] keys for the SSL options (self-signed files live in PGDATA).
+void set_ssl_config(common::Config& config, const SslOptions& ssl, const common::NodePaths& paths);
+
+enum class PgdataState { Missing, Empty, Cluster };
+// Error{Usage} for a PGDATA that is not a directory, or neither empty nor a cluster.
+PgdataState inspect_pgdata(const std::filesystem::path& pgdata);
 
 // The contents of the first lines of the pid file for this process.
 common::PidFileContents own_pid_contents(const common::NodePaths& paths);

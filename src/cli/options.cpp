@@ -148,6 +148,17 @@ void AuthOptions::validate() const {
     }
 }
 
+CLI::Option* NodeNameOption::add_to(CLI::App& app) {
+    return app.add_option("--name", name, "the node's name (default: this node's name, with --pgdata)")
+        ->type_name("NAME");
+}
+
+CLI::Option* WaitOption::add_to(CLI::App& app) {
+    return app.add_option("--wait", seconds, "seconds to wait for the monitor's notifications (default: 60, 0: do not wait)")
+        ->type_name("N")
+        ->check(CLI::Range(0, 86400));
+}
+
 CLI::Option* OutputOptions::add_to(CLI::App& app) {
     return app.add_flag("-J,--json", json, "print the output in JSON");
 }

@@ -99,6 +99,12 @@ struct QueryResult {
 
 using QueryParams = std::vector<std::optional<std::string>>;
 
+// One NOTIFY received on a channel the client listens to.
+struct Notification {
+    std::string channel;
+    std::string payload;
+};
+
 class MonitorClient {
 public:
     // Connects at once; Error{Monitor} "failed to connect to the monitor at host:port (uri): reason".
@@ -109,6 +115,15 @@ public:
 
     // Runs one statement with text parameters ($1, $2, ...). Error{Monitor} on any failure.
     QueryResult query(const std::string& sql, const QueryParams& params = {});
+
+    // LISTEN on `channel` (quoted as an identifier). Notifications sent after this returns are
+    // kept by libpq until wait_notifications() reads them, even while other queries run.
+    void listen(const std::string& channel);
+
+    // The notifications received so far; when there are none, waits up to `timeout` for the
+    // first to arrive (and returns it with any that came along). Error{Monitor} when the
+    // connection is lost.
+    std::vector<Notification> wait_notifications(std::chrono::milliseconds timeout);
 
     const ConnectionParams& params() const { return params_; }
     // The monitor's URI as given, password masked (for messages).

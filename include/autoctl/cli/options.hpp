@@ -71,6 +71,21 @@ struct AuthOptions {
     void validate() const;
 };
 
+// --name NAME: a node's name on the monitor (default: the keeper configuration's pg_autoctl.name).
+struct NodeNameOption {
+    std::string name;
+
+    CLI::Option* add_to(CLI::App& app);
+};
+
+// --wait N: seconds to wait for the monitor's notifications (default 60, pg_autoctl's
+// listen_notifications_timeout; 0 means do not wait).
+struct WaitOption {
+    int seconds = 60;
+
+    CLI::Option* add_to(CLI::App& app);
+};
+
 // -J, --json.
 struct OutputOptions {
     bool json = false;

@@ -104,7 +104,7 @@ TEST_F(AutoctlBinaryTest, HelpCommandPrintsWholeTreeOnStdout) {
     for (const char* text : {"  autoctl\n  + create ", "  + config ", "  autoctl config\n    check  Check", "    get    Get",
                              "    set    Set", "  autoctl show\n    uri            Show",
                              "    file           List", "  autoctl create\n    monitor    Initialize an autoctl monitor node\n    formation  Create",
-                             "  autoctl drop\n    monitor    Drop the autoctl monitor\n    formation  Drop",
+                             "  autoctl drop\n    monitor    Drop the autoctl monitor\n    node       Drop a node from the autoctl monitor\n    formation  Drop",
                              "  autoctl get formation\n    settings  "}) {
         EXPECT_NE(result.out.find(text), std::string::npos) << text << " in\n" << result.out;
     }
