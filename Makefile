@@ -41,9 +41,9 @@ bench: build
 	$(BUILD_DIR)/bench/fsm_decide
 	$(BUILD_DIR)/bench/monitor_throughput --keepers 100 --seconds 20 --idle-seconds 60
 
-# The main job. For now: print the command-line help (later: start a local formation).
+# The main job: a local formation (monitor + 2 nodes) that fails over while a writer inserts.
 run: build
-	$(BUILD_DIR)/src/cli/autoctl --help
+	scripts/demo.sh $(BUILD_DIR)/src/cli/autoctl
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -74,7 +74,7 @@ Config keeper_config(const CreatePostgresArgs& args, const common::NodePaths& pa
     config.set("postgresql.dbname", args.dbname);
     // The unix socket directory: the node's runtime directory (mode 0700 socket, see
     // local_postgres.hpp for why not PGDATA).
-    config.set("postgresql.host", paths.pid.parent_path().string());
+    config.set("postgresql.host", data_node_socket_directory(paths).string());
     config.set("postgresql.port", std::to_string(args.pgport));
     config.set("postgresql.listen_addresses", args.listen);
     config.set("postgresql.auth_method", args.auth.skips_hba() ? "trust" : args.auth.auth);
@@ -152,7 +152,6 @@ void create_postgres(const CreatePostgresArgs& args, CommandContext& context) {
                                       "autoctl create monitor or autoctl show uri");
     }
     const auto paths = args.pgdata.paths();
-    check_socket_path_length(paths.pid.parent_path(), args.pgport);
 
     std::optional<Config> previous;
     std::error_code ec;
@@ -179,6 +178,7 @@ void create_postgres(const CreatePostgresArgs& args, CommandContext& context) {
 
     const auto pgdata_state = inspect_pgdata(paths.pgdata);
     common::PidFile pid_file = common::PidFile::acquire(paths.pid, own_pid_contents(paths));
+    ensure_socket_directory(data_node_socket_directory(paths));
     const pg::PgBindir bindir = args.pgctl.empty() ? pg::find_bindir() : pg::PgBindir::from_pg_ctl(pg_ctl_path(args.pgctl));
     if (pgdata_state == PgdataState::Cluster && pg::PgCtl(bindir).status(paths.pgdata).is_running) {
         throw Error(ErrorKind::State, "Postgres is running at PGDATA " + quoted(paths.pgdata) +

@@ -88,7 +88,7 @@ void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global
     const fs::path pgdata = config.get("postgresql.pgdata");
     const int port = static_cast<int>(config.get_int("postgresql.port"));
     check_socket_path_length(config.get("postgresql.host"), port);
-    common::create_parent_directories(paths.pid, ErrorKind::Internal);
+    ensure_socket_directory(config.get("postgresql.host"));
 
     common::PidFile pid_file =
         held ? std::move(*held) : common::PidFile::acquire(paths.pid, own_pid_contents(paths));

@@ -5,10 +5,12 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -163,6 +165,22 @@ PgdataState inspect_pgdata(const fs::path& pgdata) {
     throw Error(ErrorKind::Usage, "PGDATA " + quoted(pgdata) +
                                       " is not empty and is not a Postgres cluster (no PG_VERSION): use an empty or "
                                       "missing directory, or an existing Postgres data directory");
+}
+
+fs::path data_node_socket_directory(const common::NodePaths& paths) {
+    const fs::path runtime = paths.pid.parent_path();
+    if ((runtime / ".s.PGSQL.65535").string().size() <= kSocketPathMax) return runtime;
+    char name[32];
+    std::snprintf(name, sizeof name, "autoctl-%08zx", std::hash<std::string>{}(paths.pgdata.string()) & 0xffffffffu);
+    return fs::path("/tmp") / name;
+}
+
+void ensure_socket_directory(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) return;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorKind::Internal, "cannot create the socket directory " + quoted(dir) + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
 }
 
 void refuse_root() {

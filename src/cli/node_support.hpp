@@ -66,6 +66,12 @@ std::atomic<bool>& service_reload_requested();
 // dies, even by kill -9. False when the supervisor is already gone (the service must not start).
 bool attach_to_supervisor(const std::string& role);
 
+// The unix socket directory of a data node: its runtime directory (beside the pid file), or
+// when a socket there would not fit in a socket address, /tmp/autoctl-<hash of PGDATA>.
+std::filesystem::path data_node_socket_directory(const common::NodePaths& paths);
+// Creates it (mode 0700) when missing.
+void ensure_socket_directory(const std::filesystem::path& dir);
+
 // Shared by create monitor and create postgres --------------------------------------------
 
 // --auth and --skip-pg-hba: Error{Usage} unless one was given and it is a pg_hba.conf method.

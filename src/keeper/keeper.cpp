@@ -20,6 +20,18 @@ std::shared_ptr<spdlog::logger> log() { return common::logger("keeper"); }
 
 }  // namespace
 
+bool is_writable_state(NodeState state) {
+    return state == NodeState::Single || state == NodeState::Primary || state == NodeState::WaitPrimary ||
+           state == NodeState::JoinPrimary || state == NodeState::ApplySettings;
+}
+
+void prepare_restart_check(const common::NodePaths& paths) {
+    const auto state = load_keeper_state(paths.state);
+    if (state && is_writable_state(state->current)) {
+        write_expected_status(expected_status_file(paths.pid), ExpectedStatus::Stopped);
+    }
+}
+
 Keeper::Keeper(common::NodePaths paths, common::Config config, bool supervised)
     : paths_(std::move(paths)), config_(std::move(config)), pg_(config_) {
     postgres_ = supervised ? controller_service(paths_, pg_) : pg_ctl_service(pg_);
@@ -58,10 +70,15 @@ bool Keeper::read_postgres(std::time_t now) {
         state_.first_start_failure = 0;
         return true;
     }
-    if (state_.current != NodeState::Primary || read_expected_status(expected_status_file(paths_.pid)) !=
-                                                     ExpectedStatus::Running) {
-        return false;
+    const auto expected = read_expected_status(expected_status_file(paths_.pid));
+    if (is_writable_state(state_.current) && expected == ExpectedStatus::Stopped) {
+        // The restart check (prepare_restart_check): Postgres is healthy on disk and starts as
+        // soon as the monitor confirms this state; until then it is not reported down.
+        log()->info("{} ({}): Postgres starts once the monitor confirms this state", describe(),
+                    fsm::to_string(state_.current));
+        return true;
     }
+    if (state_.current != NodeState::Primary || expected != ExpectedStatus::Running) return false;
     if (postgres_->start(std::chrono::seconds(1))) {
         return read_postgres(now);
     }

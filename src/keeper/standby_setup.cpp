@@ -1,7 +1,9 @@
 // The files that make a data directory a standby, and the programs that copy one from another
 // node: pg_basebackup (a fresh copy) and pg_rewind (rewinds a former primary onto the new one).
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -39,6 +41,17 @@ std::string pgpass_escape(const std::string& text) {
         out += c;
     }
     return out;
+}
+
+// Flushes the file system holding `dir` with one syncfs(2) instead of an fsync per file (what
+// pg_basebackup, pg_rewind and initdb --sync-only do): seconds faster on a data directory of
+// thousands of files, and just as durable for what Postgres reads at its next start.
+void sync_file_system(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) throw Error(ErrorKind::Internal, "cannot open \"" + dir.string() + "\" to sync it");
+    const int rc = ::syncfs(fd);
+    ::close(fd);
+    if (rc != 0) throw Error(ErrorKind::Internal, "syncfs of \"" + dir.string() + "\" failed");
 }
 
 }  // namespace
@@ -110,7 +123,7 @@ void LocalPostgres::basebackup(const Upstream& upstream, const std::optional<std
     log->info("Copying the data of {}:{} with pg_basebackup{}", upstream.host, upstream.port,
               slot ? " (slot " + *slot + ")" : std::string());
     command.run();
-    pg::Command(bindir_.program("initdb").string()).arg("--sync-only").arg("--pgdata", target).c_locale().run();
+    sync_file_system(target);
 
     // Swap the directories: the old data stays until the new copy is complete.
     const fs::path old = pgdata_.string() + ".autoctl-old";
@@ -118,6 +131,7 @@ void LocalPostgres::basebackup(const Upstream& upstream, const std::optional<std
     if (fs::exists(pgdata_, ec)) fs::rename(pgdata_, old);
     fs::rename(target, pgdata_);
     ::chmod(pgdata_.c_str(), 0700);
+    sync_file_system(pgdata_);  // the renames
     fs::remove_all(old, ec);
     if (!password.empty()) {
         common::write_file_atomic(pgdata_ / kPassFile, "*:*:*:" + std::string(kReplicationUser) + ":" +
@@ -138,7 +152,7 @@ void LocalPostgres::rewind(const Upstream& upstream, const std::string& sslmode,
     command.c_locale().timeout(std::chrono::hours(1));
     common::logger("keeper")->info("Rewinding PGDATA onto {}:{} with pg_rewind", upstream.host, upstream.port);
     command.run();
-    pg::Command(bindir_.program("initdb").string()).arg("--sync-only").arg("--pgdata", pgdata_).c_locale().run();
+    sync_file_system(pgdata_);
     write_settings();
     reset_copied_primary_settings();
 }
