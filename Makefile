@@ -8,7 +8,7 @@ DEB_PACKAGES := cmake make g++ pkg-config libpq-dev libpqxx-dev libcli11-dev lib
 	libfmt-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
 	postgresql-15 postgresql-contrib-15 iproute2
 
-.PHONY: all deps build test bench run clean
+.PHONY: all deps build test bench bench-failover run clean
 
 all: build
 
@@ -40,6 +40,10 @@ test: deps build
 bench: build
 	$(BUILD_DIR)/bench/fsm_decide
 	$(BUILD_DIR)/bench/monitor_throughput --keepers 100 --seconds 20 --idle-seconds 60
+
+# autoctl and pg_auto_failover, the same 2-node scenario, 3 runs each (installs pg_auto_failover).
+bench-failover: build
+	bench/failover/run.sh --autoctl $(BUILD_DIR)/src/cli/autoctl --writer $(BUILD_DIR)/bench/failover/failover_writer
 
 # The main job: a local formation (monitor + 2 nodes) that fails over while a writer inserts.
 run: build

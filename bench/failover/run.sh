@@ -133,14 +133,20 @@ cpu_sample() {
     echo "$tool $monpg"
 }
 
-# rss_kb NODE: VmRSS summed over the processes of NODE's supervisor tree that run the tool's
-# binary (the supervisor and its service children; Postgres and other programs excluded).
+# rss_kb NODE [FIELD]: VmRSS (default) or Pss summed over the processes of NODE's supervisor
+# tree that run the tool's binary (the supervisor and its service children; Postgres and other
+# programs excluded). VmRSS counts the pages shared by those processes (the binary's text, the
+# shared libraries) once per process; Pss splits them between the processes sharing them.
 rss_kb() {
-    local pid exe kb total=0 count=0
+    local pid exe kb total=0 count=0 field=${2:-VmRSS}
     while read -r pid; do
         exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
         [[ "$exe" == "$FM_TOOL" ]] || continue
-        kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        if [[ "$field" == Pss ]]; then
+            kb=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+        else
+            kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        fi
         total=$(( total + ${kb:-0} ))
         count=$(( count + 1 ))
     done < <(fm_tree "${FM_PID[$1]}")
@@ -196,6 +202,11 @@ scenario() {
         local rmax=${r1% *}
         (( ${r2% *} > rmax )) && rmax=${r2% *}
         metric rss_mb "$(awk -v k="$rmax" 'BEGIN { printf "%.1f", k / 1024 }')"
+        local p1 p2
+        p1=$(rss_kb node1 Pss); p2=$(rss_kb node2 Pss)
+        local pmax=${p1% *}
+        (( ${p2% *} > pmax )) && pmax=${p2% *}
+        metric pss_mb "$(awk -v k="$pmax" 'BEGIN { printf "%.1f", k / 1024 }')"
     fi
 
     # 3. planned failover with the writer running
@@ -318,6 +329,7 @@ rows=(
     "kill_write_s|kill -9 primary -> first accepted write (s)|<= 6"
     "lost_writes|lost acknowledged writes|0"
     "rss_mb|RSS of the tool's processes, one data node (MB)|<= 12"
+    "pss_mb|  the same as PSS: shared pages split (MB)|"
     "cpu_pct|CPU idle, tool + monitor's Postgres (% of a core)|<= 1"
     "cpu_tool_pct|  of which the tool's processes, 3 nodes (%)|"
     "cpu_monitor_pg_pct|  of which the monitor's Postgres (%)|"

@@ -33,7 +33,8 @@ LocalPostgres::LocalPostgres(const common::Config& config)
       ssl_cert_file_(config.get("ssl.cert_file")),
       ssl_key_file_(config.get("ssl.key_file")),
       ssl_ca_file_(config.get("ssl.ca_file")),
-      maximum_backup_rate_(config.get("replication.maximum_backup_rate")) {}
+      maximum_backup_rate_(config.get("replication.maximum_backup_rate")),
+      password_(config.get("replication.password")) {}
 
 std::vector<pg::Setting> LocalPostgres::settings() const {
     std::vector<pg::Setting> s = {

@@ -62,8 +62,12 @@ void LocalPostgres::write_standby_setup(const std::optional<Upstream>& upstream,
     if (upstream) {
         auto info = replication_conninfo(*upstream, sslmode);
         info.set("application_name", standby_slot_name(own_node_id));
-        std::error_code ec;
-        if (fs::exists(pgdata_ / kPassFile, ec)) info.set("passfile", (pgdata_ / kPassFile).string());
+        if (!password_.empty()) {
+            common::write_file_atomic(pgdata_ / kPassFile, "*:*:*:" + std::string(kReplicationUser) + ":" +
+                                                               pgpass_escape(password_) + "\n",
+                                      0600, ErrorKind::Config);
+            info.set("passfile", (pgdata_ / kPassFile).string());
+        }
         settings.push_back({"primary_conninfo", info.to_libpq()});
         settings.push_back({"primary_slot_name", standby_slot_name(own_node_id)});
     }
@@ -133,11 +137,6 @@ void LocalPostgres::basebackup(const Upstream& upstream, const std::optional<std
     ::chmod(pgdata_.c_str(), 0700);
     sync_file_system(pgdata_);  // the renames
     fs::remove_all(old, ec);
-    if (!password.empty()) {
-        common::write_file_atomic(pgdata_ / kPassFile, "*:*:*:" + std::string(kReplicationUser) + ":" +
-                                                           pgpass_escape(password) + "\n",
-                                  0600, ErrorKind::Config);
-    }
     // The copy holds the upstream's configuration files: ours replace them.
     write_settings();
     reset_copied_primary_settings();

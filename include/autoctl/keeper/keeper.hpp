@@ -42,6 +42,14 @@ std::unique_ptr<PostgresService> controller_service(const common::NodePaths& pat
 // pg_ctl start/stop directly (no supervisor).
 std::unique_ptr<PostgresService> pg_ctl_service(const LocalPostgres& pg);
 
+// States in which this node's Postgres accepts writes. A node restarted in one of them keeps
+// Postgres stopped until the monitor confirms the state (prepare_restart_check): meanwhile the
+// monitor may have promoted another node, and a read-write client must not find two primaries.
+bool is_writable_state(fsm::NodeState state);
+
+// Before the supervisor starts: keeps Postgres stopped when the node stopped in a writable state.
+void prepare_restart_check(const common::NodePaths& paths);
+
 class Keeper {
 public:
     // `supervised`: Postgres is the controller's (autoctl run); otherwise pg_ctl's (create).

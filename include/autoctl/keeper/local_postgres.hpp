@@ -115,6 +115,7 @@ private:
     std::string ssl_key_file_;
     std::string ssl_ca_file_;
     std::string maximum_backup_rate_;
+    std::string password_;  // replication.password: never logged
     std::optional<pg::Connection> conn_;
 };
 
