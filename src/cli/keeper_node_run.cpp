@@ -34,16 +34,6 @@ extern "C" void on_quit_signal(int) { ::_exit(0); }
 
 std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 
-std::vector<std::string> verbosity_args(const GlobalOptions& global) {
-    std::vector<std::string> verbosity;
-    if (global.quiet) {
-        verbosity.push_back("-q");
-    } else {
-        for (int i = 0; i < global.verbose && i < 3; ++i) verbosity.push_back("-v");
-    }
-    return verbosity;
-}
-
 }  // namespace
 
 void install_service_signal_handlers() {
@@ -101,36 +91,16 @@ void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global
     }
 
     keeper::prepare_restart_check(paths);
-    const std::string exe = self_executable();
-    const std::string supervisor_pid = std::to_string(::getpid());
-    const auto verbosity = verbosity_args(global);
-    auto service_command = [exe, verbosity, pgdata = paths.pgdata, supervisor_pid](const std::string& name) {
-        pg::Command command(exe);
-        command.args(verbosity).arg("do").arg("service").arg(name).arg("--pgdata", pgdata);
-        command.env("PG_AUTOCTL_DEBUG", "1").env("AUTOCTL_SUPERVISOR_PID", supervisor_pid);
-        return command.output(pg::Output::Inherit).start_background();
-    };
-
-    common::ServiceSpec postgres;
-    postgres.name = "postgres";
-    postgres.start = [service_command] { return service_command("postgres"); };
-    postgres.smart_signal = SIGTERM;
+    // The controller stops Postgres fast on SIGTERM or SIGINT (see postgres_controller.hpp).
+    common::ServiceSpec postgres = autoctl_subprocess_service("postgres", "postgres", paths.pgdata, global);
     postgres.fast_signal = SIGINT;
-    postgres.immediate_signal = SIGQUIT;
-    postgres.reload_signal = SIGHUP;
     postgres.stop_timeout = std::chrono::seconds(60);
+    postgres.first_restart_delay = std::chrono::milliseconds(0);
+    postgres.backoff_base = std::chrono::milliseconds(250);
+    postgres.max_restart_delay = std::chrono::milliseconds(1000);
 
-    common::ServiceSpec keeper;
-    keeper.name = "node-active";
-    keeper.start = [service_command] { return service_command("keeper"); };
-    keeper.smart_signal = SIGTERM;
-    keeper.fast_signal = SIGTERM;
-    keeper.immediate_signal = SIGQUIT;
-    keeper.reload_signal = SIGHUP;
+    common::ServiceSpec keeper = autoctl_subprocess_service("node-active", "keeper", paths.pgdata, global);
     keeper.stop_timeout = std::chrono::seconds(30);
-    keeper.first_restart_delay = std::chrono::milliseconds(500);
-    keeper.backoff_base = std::chrono::milliseconds(500);
-    keeper.max_restart_delay = std::chrono::milliseconds(5000);
 
     common::SupervisorOptions options;
     options.role = "keeper";

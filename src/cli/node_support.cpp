@@ -183,6 +183,32 @@ void ensure_socket_directory(const fs::path& dir) {
     ::chmod(dir.c_str(), 0700);
 }
 
+common::ServiceSpec autoctl_subprocess_service(const std::string& name, const std::string& service,
+                                              const fs::path& pgdata, const GlobalOptions& global) {
+    std::vector<std::string> verbosity;
+    if (global.quiet) {
+        verbosity.push_back("-q");
+    } else {
+        for (int i = 0; i < global.verbose && i < 3; ++i) verbosity.push_back("-v");
+    }
+    common::ServiceSpec spec;
+    spec.name = name;
+    spec.start = [exe = self_executable(), verbosity, service, pgdata, supervisor_pid = std::to_string(::getpid())] {
+        pg::Command command(exe);
+        command.args(verbosity).arg("do").arg("service").arg(service).arg("--pgdata", pgdata);
+        command.env("PG_AUTOCTL_DEBUG", "1").env("AUTOCTL_SUPERVISOR_PID", supervisor_pid);
+        return command.output(pg::Output::Inherit).start_background();
+    };
+    spec.smart_signal = SIGTERM;
+    spec.fast_signal = SIGTERM;
+    spec.immediate_signal = SIGQUIT;
+    spec.reload_signal = SIGHUP;
+    spec.first_restart_delay = std::chrono::milliseconds(500);
+    spec.backoff_base = std::chrono::milliseconds(500);
+    spec.max_restart_delay = std::chrono::milliseconds(5000);
+    return spec;
+}
+
 void refuse_root() {
     if (::geteuid() == 0) {
         throw Error(ErrorKind::Usage,
@@ -406,13 +432,6 @@ void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& globa
     // Settings changed with `autoctl config set` since the last run take effect now.
     pg::write_auto_failover_conf(pgdata, monitor::monitor_postgres_settings(*config));
 
-    std::vector<std::string> verbosity;
-    if (global.quiet) {
-        verbosity.push_back("-q");
-    } else {
-        for (int i = 0; i < global.verbose && i < 3; ++i) verbosity.push_back("-v");
-    }
-
     common::ServiceSpec postgres;
     postgres.name = "postgres";
     postgres.start = [bindir, pgdata] {
@@ -433,25 +452,9 @@ void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& globa
     postgres.backoff_base = std::chrono::milliseconds(250);
     postgres.max_restart_delay = std::chrono::milliseconds(1000);
 
-    common::ServiceSpec service;
-    service.name = "monitor service";
-    const std::string exe = self_executable();
-    const std::string supervisor_pid = std::to_string(::getpid());
-    service.start = [exe, verbosity, pgdata, supervisor_pid] {
-        pg::Command command(exe);
-        command.args(verbosity).arg("do").arg("service").arg("monitor").arg("--pgdata", pgdata);
-        command.env("PG_AUTOCTL_DEBUG", "1").env("AUTOCTL_SUPERVISOR_PID", supervisor_pid);
-        return command.output(pg::Output::Inherit).start_background();
-    };
+    common::ServiceSpec service = autoctl_subprocess_service("monitor service", "monitor", pgdata, global);
     service.can_start = [pgdata] { return postgres_is_ready(pgdata); };
-    service.smart_signal = SIGTERM;
-    service.fast_signal = SIGTERM;
-    service.immediate_signal = SIGQUIT;
-    service.reload_signal = SIGHUP;
     service.stop_timeout = std::chrono::seconds(10);
-    service.first_restart_delay = std::chrono::milliseconds(500);
-    service.backoff_base = std::chrono::milliseconds(500);
-    service.max_restart_delay = std::chrono::milliseconds(5000);
 
     common::SupervisorOptions options;
     options.role = "monitor";

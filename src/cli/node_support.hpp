@@ -13,6 +13,7 @@
 #include "autoctl/common/config.hpp"
 #include "autoctl/common/paths.hpp"
 #include "autoctl/common/pid_file.hpp"
+#include "autoctl/common/supervisor.hpp"
 #include "autoctl/pg/bindir.hpp"
 
 namespace autoctl::cli {
@@ -56,6 +57,12 @@ void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& globa
 // Runs a data node's supervisor (the postgres controller + the keeper) until it is stopped.
 void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global,
                      std::optional<common::PidFile> pid_file = std::nullopt);
+
+// A supervisor service that runs `autoctl do service <service> --pgdata PGDATA` with this
+// process's verbosity: stopped with SIGTERM (SIGQUIT for an immediate stop), restarted after
+// 0.5 s, backing off to 5 s.
+common::ServiceSpec autoctl_subprocess_service(const std::string& name, const std::string& service,
+                                              const std::filesystem::path& pgdata, const GlobalOptions& global);
 
 // A service process (`autoctl do service ...`): SIGTERM and SIGINT set the stop flag, SIGHUP the
 // reload flag, SIGQUIT exits at once.
