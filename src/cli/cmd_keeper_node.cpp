@@ -20,6 +20,7 @@
 #include "autoctl/pg/connection.hpp"
 #include "autoctl/pg/conninfo.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
+#include "cmd_keeper_node.hpp"
 #include "node_support.hpp"
 
 namespace autoctl::cli {
@@ -36,6 +37,7 @@ using fsm::NodeState;
 std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 
 struct CreatePostgresArgs {
+    std::string nodekind = "standalone";  // standalone (create postgres), coordinator, worker
     PgdataOption pgdata;
     std::string pgctl;
     int pgport = 5432;
@@ -68,7 +70,7 @@ Config keeper_config(const CreatePostgresArgs& args, const common::NodePaths& pa
     config.set("pg_autoctl.group", std::to_string(args.formation.group));
     if (!args.name.empty()) config.set("pg_autoctl.name", args.name);
     config.set("pg_autoctl.hostname", hostname);
-    config.set("pg_autoctl.nodekind", "standalone");
+    config.set("pg_autoctl.nodekind", args.nodekind);
     config.set("postgresql.pgdata", paths.pgdata.string());
     config.set("postgresql.pg_ctl", bindir.program("pg_ctl").string());
     config.set("postgresql.dbname", args.dbname);
@@ -120,6 +122,7 @@ keeper::KeeperState register_node(keeper::KeeperMonitor& monitor, const CreatePo
     r.group = args.formation.group;
     r.candidate_priority = args.candidate_priority;
     r.replication_quorum = args.replication_quorum == "true";
+    r.node_kind = args.nodekind;
     keeper::KeeperState state;
     try {
         const auto a = monitor.register_node(r);
@@ -259,10 +262,14 @@ void create_postgres(const CreatePostgresArgs& args, CommandContext& context) {
 
 }  // namespace
 
-void register_keeper_node_commands(CommandLine& command_line) {
+CLI::App* add_create_data_node_command(CommandLine& command_line, const std::string& name,
+                                       const std::string& nodekind, const std::string& description,
+                                       const std::string& default_dbname) {
     auto* create = command_line.add_command_set(command_line.root(), "create", "Create an autoctl node, or formation");
     auto args = std::make_shared<CreatePostgresArgs>();
-    auto* command = command_line.add_command(*create, "postgres", "Initialize an autoctl data node (keeper)",
+    args->nodekind = nodekind;
+    args->dbname = default_dbname;
+    auto* command = command_line.add_command(*create, name, description,
                                              [args](CommandContext& context) { create_postgres(*args, context); });
     command->footer(
         "Registers the node with the monitor. The first node of a group becomes its primary: initdb\n"
@@ -282,10 +289,12 @@ void register_keeper_node_commands(CommandLine& command_line) {
     command->add_option("--listen", args->listen, "Postgres listen_addresses (default: *)")->type_name("ADDR");
     args->monitor.add_to(*command);
     args->formation.add_to(*command);
-    command->add_option("--name", args->name, "node name (default: node_<id>)")
+    command->add_option("--name", args->name,
+                        nodekind == "standalone" ? "node name (default: node_<id>)"
+                                                 : "node name (default: coord0a, worker1a, worker1b, ...)")
         ->envname("PG_AUTOCTL_NODE_NAME")
         ->type_name("NAME");
-    command->add_option("--dbname", args->dbname, "database to create (default: postgres)")->type_name("NAME");
+    command->add_option("--dbname", args->dbname, "database to create (default: " + default_dbname + ")")->type_name("NAME");
     command->add_option("--candidate-priority", args->candidate_priority, "priority in elections, 0..100 (default 50)")
         ->envname("PG_AUTOCTL_CANDIDATE_PRIORITY")
         ->check(CLI::Range(0, 100))
@@ -297,6 +306,12 @@ void register_keeper_node_commands(CommandLine& command_line) {
     args->auth.add_to(*command);
     args->ssl.add_to(*command);
     command->add_flag("--run", args->run, "run the node once created (as autoctl run)");
+    return command;
+}
+
+void register_keeper_node_commands(CommandLine& command_line) {
+    add_create_data_node_command(command_line, "postgres", "standalone", "Initialize an autoctl data node (keeper)",
+                                 "postgres");
 }
 
 }  // namespace autoctl::cli

@@ -134,8 +134,10 @@ CommandLine::CommandLine()
     app_.add_flag("-V,--version", global_.version, "print autoctl version and exit");
 
     // pg_autoctl's order: create, drop, config, show, get, (do), run, stop, reload, status, then
-    // help and version; create monitor before create formation.
+    // help and version; create monitor, postgres, coordinator, worker, then formation.
     register_monitor_node_commands(*this);
+    register_keeper_node_commands(*this);
+    register_citus_node_commands(*this);
     register_drop_node_commands(*this);
     register_formation_commands(*this);
     register_config_commands(*this);
@@ -144,7 +146,6 @@ CommandLine::CommandLine()
     register_get_commands(*this);
     register_set_commands(*this);
     register_perform_commands(*this);
-    register_keeper_node_commands(*this);
     register_service_commands(*this);
     register_keeper_service_commands(*this);
     register_version_commands(*this);

@@ -57,6 +57,7 @@ KeeperMonitor& Keeper::monitor() {
 // (or for postgresql_restart_failure_timeout): a restart is cheaper than a failover.
 bool Keeper::read_postgres(std::time_t now) {
     pg_running_ = false;
+    pg_restarting_ = false;
     if (pg_.is_ready()) {
         try {
             report_ = pg_.report();
@@ -93,6 +94,7 @@ bool Keeper::read_postgres(std::time_t now) {
     }
     log()->warn("{} (primary): Postgres failed to start {}/{} times before reporting to the monitor, trying again",
                 describe(), state_.pg_start_failures, max_retries);
+    pg_restarting_ = true;
     return true;
 }
 
@@ -103,7 +105,10 @@ bool Keeper::report_to_monitor(std::time_t now) {
     report.group = state_.group;
     report.current = state_.current;
     report.pg_is_running = read_postgres(now);
-    if (pg_running_) {
+    // While a restart is tried, the last values read: an empty sync_state would tell the monitor
+    // that this primary acknowledged commits without a standby, and keep it from promoting a
+    // standby before the drain timeout once Postgres is reported down.
+    if (pg_running_ || pg_restarting_) {
         report.timeline = report_.timeline;
         report.lsn = report_.lsn;
         report.sync_state = report_.sync_state;
@@ -167,7 +172,8 @@ bool Keeper::step() {
             log()->error("{} ({}): failed to transition to {}: {}; retrying", describe(), fsm::to_string(from),
                          fsm::to_string(to), e.what());
         }
-    } else if (monitor_reached_) {
+    } else if (monitor_reached_ && !pg_restarting_) {
+        // (During a restart, ensure_running() would block the loop, and the reports, for 30 s.)
         try {
             ensure_current_state();
         } catch (const Error& e) {

@@ -206,14 +206,24 @@ void Keeper::fast_forward() {
 
 void Keeper::run_action(KeeperAction action, NodeState, NodeState to) {
     switch (action) {
+        case KeeperAction::CitusWorkerPrepareStandbyForPromotion:
+        case KeeperAction::CitusCoordinatorInitPrimary:
+        case KeeperAction::CitusWorkerInitPrimary:
+        case KeeperAction::CitusWorkerResumeAsPrimary:
+        case KeeperAction::CitusRegisterSecondary:
+        case KeeperAction::CitusWorkerStopReplication:
+        case KeeperAction::CitusCoordinatorPromoteStandbyToPrimary:
+        case KeeperAction::CitusWorkerPromoteStandbyToPrimary:
+        case KeeperAction::CitusCoordinatorPromoteStandbyToSingle:
+        case KeeperAction::CitusWorkerPromoteStandby:
+        case KeeperAction::CitusCleanupAndResumeAsPrimary:
+            run_citus_action(action);  // citus_transitions.cpp
+            return;
         case KeeperAction::None:
         case KeeperAction::PrepareReplication:
         case KeeperAction::PrepareStandbyForPromotion:
-        case KeeperAction::CitusWorkerPrepareStandbyForPromotion:
             return;
         case KeeperAction::InitPrimary:
-        case KeeperAction::CitusCoordinatorInitPrimary:
-        case KeeperAction::CitusWorkerInitPrimary:
             init_primary();
             return;
         case KeeperAction::InitFromStandby: {
@@ -227,7 +237,6 @@ void Keeper::run_action(KeeperAction action, NodeState, NodeState to) {
         }
         case KeeperAction::DisableReplication:
         case KeeperAction::ResumeAsPrimary:
-        case KeeperAction::CitusWorkerResumeAsPrimary:
         case KeeperAction::DisableSyncRep:
             disable_replication();
             return;
@@ -262,19 +271,13 @@ void Keeper::run_action(KeeperAction action, NodeState, NodeState to) {
             if (to == NodeState::Secondary) prepare_for_secondary();
             return;
         case KeeperAction::PrepareForSecondary:
-        case KeeperAction::CitusRegisterSecondary:
             prepare_for_secondary();
             return;
         case KeeperAction::StopReplication:
-        case KeeperAction::CitusWorkerStopReplication:
             stop_replication();
             return;
         case KeeperAction::PromoteStandbyToPrimary:
-        case KeeperAction::CitusCoordinatorPromoteStandbyToPrimary:
-        case KeeperAction::CitusWorkerPromoteStandbyToPrimary:
         case KeeperAction::PromoteStandby:
-        case KeeperAction::CitusCoordinatorPromoteStandbyToSingle:
-        case KeeperAction::CitusWorkerPromoteStandby:
             promote_to_primary();
             return;
         case KeeperAction::StartMaintenanceOnStandby:
@@ -290,7 +293,6 @@ void Keeper::run_action(KeeperAction action, NodeState, NodeState to) {
             fast_forward();
             return;
         case KeeperAction::CleanupAsPrimary:
-        case KeeperAction::CitusCleanupAndResumeAsPrimary:
             // standby.signal stays until stop_replication promotes: until then this node must
             // not accept writes.
             pg_.write_standby_setup(std::nullopt, state_.node_id, sslmode());
@@ -356,6 +358,7 @@ void Keeper::refresh_other_nodes() {
         log()->info("{}: updated pg_hba.conf for {} other node(s)", describe(), others.size());
         pg_.reload();
     }
+    citus_refresh();  // Citus nodes only (citus_transitions.cpp)
 }
 
 }  // namespace autoctl::keeper

@@ -19,6 +19,7 @@ void print_version(std::ostream& out, bool json);
 void register_version_commands(CommandLine& command_line);    // version, help
 void register_monitor_node_commands(CommandLine& command_line);  // create monitor, drop monitor
 void register_keeper_node_commands(CommandLine& command_line);     // create postgres
+void register_citus_node_commands(CommandLine& command_line);      // create coordinator, create worker
 void register_keeper_service_commands(CommandLine& command_line);  // do service keeper|postgres, do fsm, do pgsetup
 void register_service_commands(CommandLine& command_line);    // do service monitor, run, stop, reload, status
 void register_formation_commands(CommandLine& command_line);  // create formation, drop formation

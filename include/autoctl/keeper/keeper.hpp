@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "autoctl/citus/coordinator.hpp"
 #include "autoctl/common/config.hpp"
 #include "autoctl/common/paths.hpp"
 #include "autoctl/fsm/keeper_transitions.hpp"
@@ -103,6 +104,23 @@ private:
     void fast_forward();
     void refresh_other_nodes();
 
+    // Citus nodes (citus_transitions.cpp).
+    void run_citus_action(fsm::KeeperAction action);
+    bool is_citus_node() const;
+    bool is_citus_coordinator() const;
+    int citus_lock_cooldown() const;
+    std::string citus_host() const;
+    pg::ConnInfo citus_local_conninfo() const;
+    citus::CoordinatorClient citus_coordinator();
+    void citus_setup_local();
+    bool citus_register_coordinator();
+    void citus_register_worker();
+    void citus_init_primary();
+    void citus_prepare_update();
+    void citus_commit_update();
+    void citus_rollback_update();
+    void citus_refresh();
+
     std::string formation() const { return config_.get("pg_autoctl.formation"); }
     std::string sslmode() const { return config_.get("ssl.sslmode"); }
     std::string password() const { return config_.get("replication.password"); }
@@ -117,7 +135,12 @@ private:
     KeeperState state_;
     PostgresReport report_;
     bool pg_running_ = false;
+    // A primary's Postgres failed to start and the keeper tries again before reporting it down
+    // (read_postgres): the monitor gets the last report read, and nothing else waits for it.
+    bool pg_restarting_ = false;
     bool monitor_reached_ = false;
+    // The coordinator's connection to its own database (pg_dist_node upkeep).
+    std::optional<citus::CoordinatorClient> local_citus_;
 };
 
 }  // namespace autoctl::keeper

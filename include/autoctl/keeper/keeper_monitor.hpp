@@ -25,6 +25,15 @@ struct NodeAddress {
     bool is_primary = false;
 };
 
+struct FormationNode {
+    std::int64_t node_id = -1;
+    std::string name;
+    std::string host;
+    int port = 0;
+    int group = 0;
+    std::string cluster = "default";
+};
+
 struct Registration {
     std::string formation;
     std::string host;
@@ -78,6 +87,11 @@ public:
     std::vector<std::uint64_t> group_system_identifiers(const std::string& formation, int group);
     // The node registered at host:port in the formation, if any.
     std::optional<NodeAddress> find_node(const std::string& formation, const std::string& host, int port);
+
+    // Citus (citus_monitor.cpp): the coordinator primary (get_coordinator), nullopt when none is
+    // ready; and every node of the formation (current_state) with its group and node cluster.
+    std::optional<NodeAddress> get_coordinator(const std::string& formation);
+    std::vector<FormationNode> get_formation_nodes(const std::string& formation);
 
     // LISTEN state; then wait_for_group_change() returns true as soon as a notification about
     // this formation and group arrives (draining the others), false after `timeout`.

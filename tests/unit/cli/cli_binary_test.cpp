@@ -103,7 +103,7 @@ TEST_F(AutoctlBinaryTest, HelpCommandPrintsWholeTreeOnStdout) {
     EXPECT_EQ(result.err, "");
     for (const char* text : {"  autoctl\n  + create ", "  + config ", "  autoctl config\n    check  Check", "    get    Get",
                              "    set    Set", "  autoctl show\n    uri            Show",
-                             "    file           List", "  autoctl create\n    monitor    Initialize an autoctl monitor node\n    formation  Create",
+                             "    file           List", "  autoctl create\n    monitor      Initialize an autoctl monitor node\n    postgres     Initialize an autoctl data node (keeper)\n    coordinator  Initialize an autoctl Citus coordinator node (group 0)\n    worker       Initialize an autoctl Citus worker node\n    formation    Create",
                              "  autoctl drop\n    monitor    Drop the autoctl monitor\n    node       Drop a node from the autoctl monitor\n    formation  Drop",
                              "  autoctl get formation\n    settings  "}) {
         EXPECT_NE(result.out.find(text), std::string::npos) << text << " in\n" << result.out;
