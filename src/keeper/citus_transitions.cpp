@@ -23,6 +23,7 @@
 #include "autoctl/citus/coordinator.hpp"
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/keeper/hba_addresses.hpp"
 #include "autoctl/keeper/keeper.hpp"
 
 namespace autoctl::keeper {
@@ -312,8 +313,10 @@ void Keeper::citus_refresh() {
         std::vector<pg::HbaRule> rules;
         for (const auto& node : nodes) {
             if (node.node_id == state_.node_id) continue;
-            rules.push_back({type, pg::HbaName::name(config_.get("postgresql.dbname")), pg::HbaName::all(), node.host,
-                             auth.empty() ? "trust" : auth});
+            for (const auto& address : hba_addresses(node.host)) {
+                rules.push_back({type, pg::HbaName::name(config_.get("postgresql.dbname")), pg::HbaName::all(), address,
+                                 auth.empty() ? "trust" : auth});
+            }
         }
         if (!rules.empty() && pg::ensure_hba_rules(pg_.pgdata() / "pg_hba.conf", rules)) {
             log()->info("{}: updated pg_hba.conf for the formation's Citus nodes", describe());

@@ -7,6 +7,7 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
 #include "autoctl/common/tls.hpp"
+#include "autoctl/keeper/hba_addresses.hpp"
 #include "autoctl/keeper/keeper.hpp"
 #include "autoctl/pg/command.hpp"
 #include "autoctl/pg/conninfo.hpp"
@@ -23,16 +24,6 @@ using common::ErrorKind;
 bool is_cluster(const fs::path& pgdata) {
     std::error_code ec;
     return fs::exists(pgdata / "PG_VERSION", ec);
-}
-
-// The LAN rule of --pg-hba-lan: the /24 (IPv4) or /64 (IPv6) of the node's own address.
-std::string lan_network(const std::string& host) {
-    int a = 0, b = 0, c = 0, d = 0;
-    char tail = 0;
-    if (std::sscanf(host.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4) {
-        return std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) + ".0/24";
-    }
-    return {};
 }
 
 }  // namespace
@@ -81,9 +72,12 @@ void Keeper::init_primary() {
         const auto monitor_host = pg::ConnInfo::parse(config_.get("pg_autoctl.monitor")).get("host").value_or("");
         if (!monitor_host.empty() && monitor_host.front() != '/') {
             const auto type = config_.get_bool("ssl.active") ? pg::HbaType::HostSsl : pg::HbaType::Host;
-            pg::ensure_hba_rules(pgdata / "pg_hba.conf", {{type, pg::HbaName::name("postgres"),
-                                                           pg::HbaName::name(kHealthCheckUser), monitor_host,
-                                                           "trust"}});
+            std::vector<pg::HbaRule> rules;
+            for (const auto& address : hba_addresses(monitor_host)) {
+                rules.push_back({type, pg::HbaName::name("postgres"), pg::HbaName::name(kHealthCheckUser), address,
+                                 "trust"});
+            }
+            pg::ensure_hba_rules(pgdata / "pg_hba.conf", rules);
         }
     }
     ensure_running();

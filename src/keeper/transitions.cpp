@@ -7,6 +7,7 @@
 
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/keeper/hba_addresses.hpp"
 #include "autoctl/keeper/keeper.hpp"
 #include "autoctl/keeper/postgres_controller.hpp"
 
@@ -306,14 +307,24 @@ void Keeper::run_action(KeeperAction action, NodeState, NodeState to) {
 }
 
 // What the current state keeps true between transitions (reference §4.4).
+// A Postgres that is down is asked to start, without waiting for it as ensure_running() does:
+// the next report must not wait, since the monitor may be failing this node over meanwhile.
 void Keeper::ensure_current_state() {
+    const auto start_postgres = [this] {
+        if (!postgres_->start(std::chrono::seconds(1))) {
+            log()->warn("{} ({}): Postgres is not running yet", describe(), fsm::to_string(state_.current));
+        }
+    };
     switch (state_.current) {
         case NodeState::Single:
         case NodeState::Primary:
         case NodeState::WaitPrimary:
         case NodeState::JoinPrimary:
         case NodeState::ApplySettings:
-            ensure_running();
+            if (!pg_running_) {
+                start_postgres();
+                return;
+            }
             refresh_other_nodes();
             return;
         case NodeState::PreparePromotion:
@@ -323,7 +334,7 @@ void Keeper::ensure_current_state() {
         case NodeState::CatchingUp:
         case NodeState::FastForward:
         case NodeState::JoinSecondary:
-            ensure_running();
+            if (!pg_running_) start_postgres();
             return;
         case NodeState::Demoted:
         case NodeState::DemoteTimeout:
@@ -346,11 +357,14 @@ void Keeper::refresh_other_nodes() {
     const auto type = config_.get_bool("ssl.active") ? pg::HbaType::HostSsl : pg::HbaType::Host;
     for (const auto& node : others) {
         ids.push_back(node.node_id);
-        rules.push_back({type, pg::HbaName::replication(), pg::HbaName::name(kReplicationUser), node.host, auth});
-        rules.push_back({type, pg::HbaName::name(dbname), pg::HbaName::name(kReplicationUser), node.host, auth});
-        if (dbname != "postgres") {
-            // pg_rewind connects to the postgres database.
-            rules.push_back({type, pg::HbaName::name("postgres"), pg::HbaName::name(kReplicationUser), node.host, auth});
+        for (const auto& address : hba_addresses(node.host)) {
+            rules.push_back({type, pg::HbaName::replication(), pg::HbaName::name(kReplicationUser), address, auth});
+            rules.push_back({type, pg::HbaName::name(dbname), pg::HbaName::name(kReplicationUser), address, auth});
+            if (dbname != "postgres") {
+                // pg_rewind connects to the postgres database.
+                rules.push_back({type, pg::HbaName::name("postgres"), pg::HbaName::name(kReplicationUser), address,
+                                 auth});
+            }
         }
     }
     pg_.maintain_replication_slots(ids);
