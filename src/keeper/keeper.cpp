@@ -112,7 +112,7 @@ bool Keeper::report_to_monitor(std::time_t now) {
         report.timeline = report_.timeline;
         report.lsn = report_.lsn;
         report.sync_state = report_.sync_state;
-        if (report_.standby_count > 0) state_.last_secondary_contact = now;
+        if (pg_running_ && report_.standby_count > 0) state_.last_secondary_contact = now;
     }
     try {
         const auto assignment = monitor().node_active(report);
@@ -123,7 +123,18 @@ bool Keeper::report_to_monitor(std::time_t now) {
         }
         state_.assigned = assignment.state;
         state_.group = assignment.group;
+        dropped_reported_ = report.current == NodeState::Dropped;
         return true;
+    } catch (const pg::SqlError& e) {
+        // The monitor deletes a dropped node once it reported dropped: "couldn't find node".
+        if (e.sqlstate() == "42704" && state_.current == NodeState::Dropped) {
+            dropped_reported_ = true;
+            return true;
+        }
+        monitor_.reset();
+        log()->warn("{} ({}): failed to get the goal state from the monitor: {}", describe(),
+                    fsm::to_string(state_.current), e.what());
+        return false;
     } catch (const Error& e) {
         monitor_.reset();
         log()->warn("{} ({}): failed to get the goal state from the monitor: {}", describe(),
@@ -220,7 +231,9 @@ bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
         } catch (const Error& e) {
             log()->error("{}: keeper step failed: {}", describe(), e.what());
         }
-        if (state_.current == NodeState::Dropped && state_.assigned == NodeState::Dropped && monitor_reached_) {
+        // One more report after reaching dropped, so that the monitor sees it and removes the node.
+        if (state_.current == NodeState::Dropped && state_.assigned == NodeState::Dropped && monitor_reached_ &&
+            dropped_reported_) {
             log()->info("{}: this node was dropped from the monitor: stopping", describe());
             return true;
         }

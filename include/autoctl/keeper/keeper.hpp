@@ -139,6 +139,7 @@ private:
     // (read_postgres): the monitor gets the last report read, and nothing else waits for it.
     bool pg_restarting_ = false;
     bool monitor_reached_ = false;
+    bool dropped_reported_ = false;  // the last node_active said "dropped" (or the node is gone)
     // The coordinator's connection to its own database (pg_dist_node upkeep).
     std::optional<citus::CoordinatorClient> local_citus_;
 };
