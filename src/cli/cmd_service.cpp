@@ -73,6 +73,8 @@ std::optional<pg::PostmasterPid> live_postmaster(const fs::path& pgdata) {
 }
 
 void run(const PgdataArgs& args, CommandContext& context) {
+    // Before the configuration is looked for: root has none (its HOME is not the node's).
+    refuse_root();
     const auto paths = args.pgdata.paths();
     if (load_node_config(paths).role() == common::ConfigRole::Keeper) {
         run_keeper_node(paths, context.global);

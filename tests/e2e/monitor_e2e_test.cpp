@@ -35,6 +35,7 @@
 #include "autoctl/pg/connection.hpp"
 #include "autoctl/pg/controldata.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
+#include "formation_fixture.hpp"
 #include "support/pg_cluster.hpp"
 
 #ifndef AUTOCTL_BINARY
@@ -50,166 +51,17 @@ using fixture::TempDir;
 using fixture::TestUser;
 using Env = std::vector<std::pair<std::string, std::string>>;
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-// Whether `pid` is a process that has not exited (a zombie counts as gone).
-bool process_alive(pid_t pid) {
-    if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
-    const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-    const auto paren = stat.rfind(')');
-    return !(paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
-
-// Polls `condition` every 100 ms until it holds or `limit` passes.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(100ms);
-    }
-    return true;
-}
-
-// The pid written in a postmaster.pid whose process is alive.
-std::optional<pid_t> live_postmaster(const fs::path& pgdata) {
-    const auto parsed = pg::parse_postmaster_pid(read_text(pgdata / "postmaster.pid"));
-    if (!parsed || !process_alive(parsed->pid)) return std::nullopt;
-    return parsed->pid;
-}
+using e2e::AutoctlNode;
+using e2e::contains;
+using e2e::live_postmaster;
+using e2e::process_alive;
+using e2e::read_text;
+using e2e::wait_until;
 
 mode_t file_mode(const fs::path& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
 }
-
-// One autoctl node: its own directory with bin/autoctl, HOME and XDG_RUNTIME_DIR, a PGDATA and a
-// port. Processes started with start() are stopped (SIGQUIT, then SIGKILL) if still running at
-// the end, and a postmaster left in PGDATA is stopped with pg_ctl.
-class AutoctlNode {
-public:
-    explicit AutoctlNode(std::optional<fs::path> pgdata = std::nullopt)
-        : dir_("autoctl-e2e-"), port_(fixture::free_port()) {
-        pgdata_ = pgdata ? *pgdata : dir_ / "pgdata";
-        for (const auto* sub : {"bin", "home", "run"}) {
-            fs::create_directory(dir_ / sub);
-            fixture::chown_to_test_user(dir_ / sub);
-        }
-        binary_ = dir_ / "bin" / "autoctl";
-        fs::copy_file(AUTOCTL_BINARY, binary_, fs::copy_options::overwrite_existing);
-        ::chmod(binary_.c_str(), 0755);
-        fixture::chown_to_test_user(binary_);
-    }
-    AutoctlNode(const AutoctlNode&) = delete;
-    AutoctlNode& operator=(const AutoctlNode&) = delete;
-    ~AutoctlNode() { cleanup(); }
-
-    const fs::path& dir() const { return dir_.path(); }
-    const fs::path& pgdata() const { return pgdata_; }
-    int port() const { return port_; }
-    fs::path config_file() const { return dir() / "home/.config/autoctl" / pgdata_.relative_path() / "autoctl.cfg"; }
-    fs::path init_file() const { return dir() / "home/.local/share/autoctl" / pgdata_.relative_path() / "autoctl.init"; }
-    fs::path pid_file() const { return dir() / "run/autoctl" / pgdata_.relative_path() / "autoctl.pid"; }
-
-    std::vector<std::string> create_args(const std::vector<std::string>& extra) const {
-        std::vector<std::string> args = {"create",     "monitor",   "--pgdata", pgdata_.string(), "--pgport",
-                                         std::to_string(port_), "--hostname", "127.0.0.1", "--listen", "127.0.0.1"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        return args;
-    }
-    std::string monitor_uri(const std::string& sslmode) const {
-        return "postgres://autoctl_node@127.0.0.1:" + std::to_string(port_) + "/pg_auto_failover?sslmode=" + sslmode;
-    }
-
-    pg::Command command(const std::vector<std::string>& args, const Env& env = {}) const {
-        pg::Command command(binary_.string());
-        command.args(args);
-        command.clear_env()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", (dir() / "home").string())
-            .env("XDG_RUNTIME_DIR", (dir() / "run").string())
-            .env("LANG", "C")
-            .cwd(dir());
-        for (const auto& [name, value] : env) command.env(name, value);
-        if (TestUser::get().run_as()) command.run_as(*TestUser::get().run_as());
-        return command;
-    }
-
-    pg::CommandResult autoctl(const std::vector<std::string>& args, const Env& env = {},
-                              std::chrono::seconds timeout = 90s) const {
-        return command(args, env).timeout(timeout).run_unchecked();
-    }
-
-    // Starts autoctl in the background, its output appended to <dir>/<log>.
-    pid_t start(const std::vector<std::string>& args, const std::string& log, const Env& env = {}) {
-        const pid_t pid = command(args, env).output_file(dir() / log).start_background();
-        children_.push_back(pid);
-        return pid;
-    }
-    std::string log(const std::string& name) const { return read_text(dir() / name); }
-
-    // The exit status of a process started with start(), 128 + signal when killed, -1 when it
-    // is still running after `limit`.
-    int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
-        int status = 0;
-        const bool exited = wait_until(
-            [&] {
-                const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-                return reaped == pid || (reaped < 0 && errno == ECHILD);
-            },
-            limit);
-        if (!exited) return -1;
-        children_.erase(std::remove(children_.begin(), children_.end(), pid), children_.end());
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-        return -1;
-    }
-
-    pg::ConnInfo superuser_conninfo(const std::string& dbname = "pg_auto_failover") const {
-        pg::ConnInfo info;
-        info.set_host(pgdata_.string()).set_port(port_).set_user(TestUser::get().name()).set_dbname(dbname);
-        info.set_application_name("autoctl-e2e");
-        return info;
-    }
-    pg::Connection connect() const { return pg::Connection(superuser_conninfo(), pg::ConnectOptions{5s}); }
-
-    // `show state --pgdata` succeeds: Postgres serves the monitor database.
-    bool show_state_works() const { return autoctl({"show", "state", "--pgdata", pgdata_.string()}, {}, 30s).exit_status == 0; }
-
-private:
-    void cleanup() noexcept {
-        for (const pid_t pid : std::vector<pid_t>(children_)) {
-            if (wait_exit(pid, 0ms) >= 0) continue;
-            ::kill(pid, SIGQUIT);
-            if (wait_exit(pid, 30s) >= 0) continue;
-            ::kill(pid, SIGKILL);
-            wait_exit(pid, 10s);
-        }
-        if (const auto postmaster = live_postmaster(pgdata_)) {
-            try {
-                pg::PgCtl(pg::find_bindir(), TestUser::get().run_as()).stop(pgdata_, pg::StopMode::Immediate, 30s);
-            } catch (const std::exception& e) {
-                std::cerr << "pg_ctl stop failed for " << pgdata_ << ": " << e.what() << "\n";
-            }
-        }
-        if (::testing::Test::HasFailure()) {
-            for (const auto* name : {"run.log", "standby.log"}) {
-                const auto text = log(name);
-                if (!text.empty()) std::cerr << "---- " << name << " ----\n" << text << "---- end ----\n";
-            }
-        }
-    }
-
-    TempDir dir_;
-    fs::path pgdata_;
-    fs::path binary_;
-    int port_;
-    std::vector<pid_t> children_;
-};
 
 // The pid in application_name "autoctl-monitor-<pid>" of the session holding the monitor
 // service's advisory lock (0 when none holds it).
@@ -233,7 +85,7 @@ TEST_F(MonitorE2E, CreateRunShowRestartStopAndDrop) {
     const std::string pgdata = node.pgdata().string();
 
     // create monitor from nothing.
-    auto result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     ASSERT_EQ(result.exit_status, 0) << result.err;
     EXPECT_EQ(result.out, node.monitor_uri("prefer") + "\n");
     EXPECT_TRUE(contains(result.err, "Monitor has been successfully initialized.")) << result.err;
@@ -254,7 +106,7 @@ TEST_F(MonitorE2E, CreateRunShowRestartStopAndDrop) {
     // create again: the monitor exists, nothing changes.
     const auto config_time = fs::last_write_time(node.config_file());
     const std::string postgresql_conf = read_text(node.pgdata() / "postgresql.conf");
-    result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     ASSERT_EQ(result.exit_status, 0) << result.err;
     EXPECT_TRUE(contains(result.err, "exists already")) << result.err;
     EXPECT_TRUE(contains(result.err, "autoctl run --pgdata " + pgdata)) << result.err;
@@ -353,7 +205,7 @@ TEST_F(MonitorE2E, CreateRunShowRestartStopAndDrop) {
 TEST_F(MonitorE2E, SecondMonitorServiceTakesOverWhenTheActiveOneIsKilled) {
     AutoctlNode node;
     const std::string pgdata = node.pgdata().string();
-    auto result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     ASSERT_EQ(result.exit_status, 0) << result.err;
     const pid_t supervisor = node.start({"run", "--pgdata", pgdata}, "run.log");
     ASSERT_TRUE(wait_until([&] { return node.show_state_works(); }, 60s)) << node.log("run.log");
@@ -459,13 +311,13 @@ TEST_F(MonitorE2E, InterruptedCreateIsFinishedByRunningItAgain) {
     options.start = false;
     options.superuser = TestUser::get().name();
     fixture::PgCluster cluster(options);
-    AutoctlNode node(cluster.pgdata());
+    AutoctlNode node("monitor", cluster.pgdata());
     const std::string pgdata = node.pgdata().string();
     const auto postgresql_conf = node.pgdata() / "postgresql.conf";
     const std::string original = read_text(postgresql_conf);
     std::ofstream(postgresql_conf, std::ios::app) << "shared_buffers = 'not a size'\n";
 
-    auto result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     EXPECT_EQ(result.exit_status, 5) << result.err;
     EXPECT_TRUE(contains(result.err, "the monitor is not complete")) << result.err;
     EXPECT_TRUE(fs::exists(node.config_file()));
@@ -481,7 +333,7 @@ TEST_F(MonitorE2E, InterruptedCreateIsFinishedByRunningItAgain) {
     fixed.erase(fixed.find("shared_buffers = 'not a size'\n"), std::string("shared_buffers = 'not a size'\n").size());
     std::ofstream(postgresql_conf, std::ios::trunc) << fixed;
     // ... with --run this time: it finishes the monitor, then runs it.
-    const pid_t supervisor = node.start(node.create_args({"--auth", "trust", "--no-ssl", "--run"}), "run.log");
+    const pid_t supervisor = node.start(node.create_monitor_args({"--auth", "trust", "--no-ssl", "--run"}), "run.log");
     ASSERT_TRUE(wait_until([&] { return node.show_state_works(); }, 60s)) << node.log("run.log");
     const std::string log = node.log("run.log");
     EXPECT_TRUE(contains(log, "Finishing an interrupted autoctl create monitor")) << log;
@@ -530,7 +382,7 @@ TEST_F(MonitorE2E, RefusesAPortInUse) {
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
     ASSERT_EQ(::listen(fd, 1), 0);
 
-    const auto result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    const auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     ::close(fd);
     EXPECT_EQ(result.exit_status, 3) << result.err;
     EXPECT_TRUE(contains(result.err, "port " + std::to_string(node.port()) + " is already in use on 127.0.0.1"))
@@ -545,7 +397,7 @@ TEST_F(MonitorE2E, RefusesANonEmptyDirectoryThatIsNotACluster) {
     fs::create_directory(node.pgdata());
     std::ofstream(node.pgdata() / "notes.txt") << "mine\n";
     fixture::chown_to_test_user(node.pgdata());
-    const auto result = node.autoctl(node.create_args({"--auth", "trust", "--no-ssl"}));
+    const auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     EXPECT_EQ(result.exit_status, 1) << result.err;
     EXPECT_TRUE(contains(result.err, "is not empty and is not a Postgres cluster")) << result.err;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
@@ -555,14 +407,14 @@ TEST_F(MonitorE2E, RefusesANonEmptyDirectoryThatIsNotACluster) {
 
 TEST_F(MonitorE2E, RequiresAnAuthAndAnSslChoice) {
     AutoctlNode node;
-    auto result = node.autoctl(node.create_args({"--no-ssl"}));
+    auto result = node.autoctl(node.create_monitor_args({"--no-ssl"}));
     EXPECT_EQ(result.exit_status, 1) << result.err;
     EXPECT_TRUE(contains(result.err, "please use either --auth trust|md5|scram-sha-256|... or --skip-pg-hba"))
         << result.err;
-    result = node.autoctl(node.create_args({"--auth", "trust"}));
+    result = node.autoctl(node.create_monitor_args({"--auth", "trust"}));
     EXPECT_EQ(result.exit_status, 1) << result.err;
     EXPECT_TRUE(contains(result.err, "explicit SSL choice is required")) << result.err;
-    result = node.autoctl(node.create_args({"--auth", "bogus", "--no-ssl"}));
+    result = node.autoctl(node.create_monitor_args({"--auth", "bogus", "--no-ssl"}));
     EXPECT_EQ(result.exit_status, 1) << result.err;
     EXPECT_TRUE(contains(result.err, "--auth \"bogus\" is not a pg_hba.conf method")) << result.err;
     EXPECT_FALSE(fs::exists(node.pgdata()));

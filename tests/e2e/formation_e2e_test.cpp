@@ -1,0 +1,234 @@
+// A formation end to end: the built autoctl binary creates a monitor and data nodes (create
+// postgres --run), which reach primary and secondaries; show state and show uri describe them;
+// create postgres refuses bad input and leaves nothing behind. See formation_fixture.hpp.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "formation_fixture.hpp"
+
+namespace autoctl::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FormationE2E : public testing::Test {
+protected:
+    void SetUp() override { AUTOCTL_REQUIRE_POSTGRES(); }
+};
+
+// The ERROR lines of autoctl's log: a refusal is one clear line (the commands it ran are logged
+// at INFO before it).
+std::size_t error_lines(const std::string& err) {
+    std::size_t count = 0;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);) {
+        if (contains(line, " ERROR ")) ++count;
+    }
+    return count;
+}
+
+// show state (table and --json) and show uri, against the monitor's node table.
+void check_show_commands(Formation& f) {
+    auto result = f.autoctl({"show", "state", "--json"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    const auto state = nlohmann::json::parse(result.out);
+    ASSERT_EQ(state.size(), f.names().size()) << result.out;
+    const auto primary = f.primary();
+    ASSERT_TRUE(primary) << f.describe();
+    for (const auto& node : state) {
+        const std::string name = node.at("nodename");
+        const std::string expected = name == *primary ? "primary" : "secondary";
+        EXPECT_EQ(node.at("current_group_state"), expected) << name;
+        EXPECT_EQ(node.at("assigned_group_state"), expected) << name;
+        EXPECT_EQ(node.at("nodeport"), f.node(name).port()) << name;
+        EXPECT_EQ(node.at("nodehost"), "127.0.0.1") << name;
+        EXPECT_EQ(node.at("group_id"), 0) << name;
+    }
+
+    result = f.autoctl({"show", "state"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    for (const auto& name : f.names()) {
+        const std::string expected = name == *primary ? "primary" : "secondary";
+        EXPECT_TRUE(contains(result.out, name + " |")) << result.out;
+        EXPECT_TRUE(contains(result.out, "127.0.0.1:" + std::to_string(f.node(name).port()) + " |")) << result.out;
+        EXPECT_TRUE(contains(result.out, (name == *primary ? " read-write | " : " read-only | "))) << result.out;
+    }
+
+    // The formation URI: every node of group 0, in node id order, read-write sessions only.
+    std::string hosts;
+    for (const auto& name : f.names()) {
+        hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(f.node(name).port());
+    }
+    const std::string uri = "postgres://" + hosts + "/postgres?target_session_attrs=read-write&sslmode=prefer";
+    EXPECT_EQ(f.formation_uri(), uri);
+    result = f.autoctl({"show", "uri"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    EXPECT_TRUE(contains(result.out, " monitor | monitor | " + f.monitor_uri() + "\n")) << result.out;
+    EXPECT_TRUE(contains(result.out, " formation | default | " + uri + "\n")) << result.out;
+
+    // The same through a data node's configuration (--pgdata) instead of --monitor.
+    auto& any = f.node(f.names().back());
+    result = any.autoctl({"show", "uri", "--formation", "default", "--pgdata", any.pgdata().string()});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    EXPECT_EQ(result.out, uri + "\n");
+}
+
+// The primary writes, every standby streams from it and replays what it wrote.
+void check_replication(Formation& f) {
+    const auto primary = f.primary();
+    ASSERT_TRUE(primary) << f.describe();
+    auto& p = f.node(*primary);
+    EXPECT_EQ(p.sql("SELECT pg_is_in_recovery()::text")[0].text(0), "false");
+    EXPECT_EQ(p.sql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")[0].text(0),
+              std::to_string(f.names().size() - 1));
+    p.sql("CREATE TABLE e2e_replicated AS SELECT 42 AS answer");
+    for (const auto& name : f.names()) {
+        if (name == *primary) continue;
+        auto& standby = f.node(name);
+        EXPECT_EQ(standby.sql("SELECT pg_is_in_recovery()::text")[0].text(0), "true") << name;
+        EXPECT_TRUE(wait_until(
+            [&] {
+                try {
+                    return standby.sql("SELECT answer FROM e2e_replicated")[0].text(0) == "42";
+                } catch (const std::exception&) {
+                    return false;
+                }
+            },
+            30s))
+            << name;
+    }
+    // What the monitor computes is what the primary runs with.
+    const auto names = f.monitor().connect().exec("SELECT pgautofailover.synchronous_standby_names('default', 0)");
+    EXPECT_EQ(p.sql("SHOW synchronous_standby_names")[0].text(0), names[0].text(0));
+}
+
+TEST_F(FormationE2E, TwoNodesReachPrimaryAndSecondary) {
+    const auto start = std::chrono::steady_clock::now();
+    Formation f(2);
+    std::cerr << "monitor + 2 nodes ready in " << elapsed_ms(start) << " ms\n";
+    EXPECT_EQ(f.primary().value_or("none"), "node1") << f.describe();
+    check_show_commands(f);
+    check_replication(f);
+    EXPECT_EQ(f.node("node1").sql("SHOW synchronous_standby_names")[0].text(0), "ANY 1 (pgautofailover_standby_2)");
+
+    // status of a data node: its supervisor and Postgres.
+    auto& n2 = f.node("node2");
+    const auto result = n2.autoctl({"status", "--pgdata", n2.pgdata().string(), "--json"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    const auto status = nlohmann::json::parse(result.out);
+    EXPECT_EQ(status.at("postgres").at("status"), "ready") << result.out;
+    EXPECT_EQ(status.at("postgres").at("port"), n2.port()) << result.out;
+}
+
+TEST_F(FormationE2E, ThreeNodesReachPrimaryAndSecondaries) {
+    const auto start = std::chrono::steady_clock::now();
+    Formation f(3);
+    std::cerr << "monitor + 3 nodes ready in " << elapsed_ms(start) << " ms\n";
+    EXPECT_EQ(f.primary().value_or("none"), "node1") << f.describe();
+    check_show_commands(f);
+    check_replication(f);
+    EXPECT_EQ(f.node("node1").sql("SHOW synchronous_standby_names")[0].text(0),
+              "ANY 1 (pgautofailover_standby_2, pgautofailover_standby_3)");
+}
+
+// --- create postgres refuses bad input ---------------------------------------------------------
+
+// No configuration, state or init file: the node can be created again from scratch.
+void expect_nothing_left(const AutoctlNode& node) {
+    EXPECT_FALSE(fs::exists(node.config_file())) << node.config_file();
+    EXPECT_FALSE(fs::exists(node.state_file())) << node.state_file();
+    EXPECT_FALSE(fs::exists(node.init_file())) << node.init_file();
+    EXPECT_FALSE(fs::exists(node.pid_file())) << node.pid_file();
+}
+
+std::vector<std::string> create_args(const AutoctlNode& node, const std::string& monitor_uri) {
+    return {"create",     "postgres",  "--pgdata", node.pgdata().string(), "--pgport", std::to_string(node.port()),
+            "--hostname", "127.0.0.1", "--monitor", monitor_uri,          "--auth",   "trust",
+            "--no-ssl",   "--name",    "lonely"};
+}
+
+TEST_F(FormationE2E, CreatePostgresRefusesAMonitorThatDoesNotAnswer) {
+    AutoctlNode node("node");
+    const std::string silent = "postgres://autoctl_node@127.0.0.1:" + std::to_string(fixture::free_port()) +
+                               "/pg_auto_failover?sslmode=prefer";
+    const auto result = node.autoctl(create_args(node, silent), {{"PGCONNECT_TIMEOUT", "2"}});
+    EXPECT_EQ(result.exit_status, 6) << result.err;
+    EXPECT_TRUE(contains(result.err, "cannot reach the monitor")) << result.err;
+    EXPECT_TRUE(contains(result.err, "127.0.0.1:" + silent.substr(silent.rfind(':') + 1, 5))) << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    expect_nothing_left(node);
+    EXPECT_FALSE(fs::exists(node.pgdata() / "PG_VERSION"));
+}
+
+TEST_F(FormationE2E, CreatePostgresRefusesAPortInUse) {
+    AutoctlNode node("node");
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(node.port()));
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    // The port check comes before the monitor is asked: no monitor is needed to see it.
+    const std::string unused = "postgres://autoctl_node@127.0.0.1:" + std::to_string(fixture::free_port()) +
+                               "/pg_auto_failover?sslmode=prefer";
+    const auto result = node.autoctl(create_args(node, unused));
+    ::close(fd);
+    EXPECT_EQ(result.exit_status, 3) << result.err;
+    EXPECT_TRUE(contains(result.err, "port " + std::to_string(node.port()) + " is already in use")) << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    expect_nothing_left(node);
+}
+
+TEST_F(FormationE2E, CreatePostgresRefusesAnotherClusterAndADuplicateName) {
+    Formation f(1);
+    ASSERT_TRUE(f.wait_settled({{"node1", "single"}}, 5s)) << f.describe();
+
+    // A cluster initdb'd on its own: its system identifier is not the group's.
+    fixture::PgClusterOptions options;
+    options.start = false;
+    options.superuser = fixture::TestUser::get().name();
+    fixture::PgCluster cluster(options);
+    AutoctlNode other("other", cluster.pgdata());
+    auto result = other.autoctl(f.create_postgres_args(other, "node2"));
+    EXPECT_EQ(result.exit_status, 1) << result.err;
+    EXPECT_TRUE(contains(result.err, "system identifier")) << result.err;
+    EXPECT_TRUE(contains(result.err, "use an empty --pgdata")) << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    expect_nothing_left(other);
+    EXPECT_TRUE(fs::exists(cluster.pgdata() / "PG_VERSION")) << "the cluster is left alone";
+    EXPECT_FALSE(live_postmaster(cluster.pgdata()));
+
+    // A name that another node of the formation has.
+    AutoctlNode dup("dup");
+    result = dup.autoctl(f.create_postgres_args(dup, "node1"));
+    EXPECT_EQ(result.exit_status, 6) << result.err;
+    EXPECT_TRUE(contains(result.err, "node1")) << result.err;
+    EXPECT_EQ(error_lines(result.err), 1u) << result.err;
+    expect_nothing_left(dup);
+    EXPECT_FALSE(fs::exists(dup.pgdata() / "PG_VERSION"));
+
+    // Nothing was registered; the formation still has its one node, untouched.
+    const auto rows = f.rows();
+    ASSERT_EQ(rows.size(), 1u) << f.describe();
+    EXPECT_TRUE(rows[0].settled_in("single")) << f.describe();
+    EXPECT_EQ(f.monitor().connect().exec("SELECT count(*) FROM pgautofailover.node")[0].text(0), "1");
+
+    // The refused nodes can be created afterwards with good input: here a second node, named
+    // differently, on an empty PGDATA.
+    result = dup.autoctl(f.create_postgres_args(dup, "node2"));
+    EXPECT_EQ(result.exit_status, 0) << result.err;
+    EXPECT_TRUE(fs::exists(dup.state_file()));
+}
+
+}  // namespace
+}  // namespace autoctl::e2e
