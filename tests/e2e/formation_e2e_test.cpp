@@ -139,6 +139,25 @@ TEST_F(FormationE2E, ThreeNodesReachPrimaryAndSecondaries) {
               "ANY 1 (pgautofailover_standby_2, pgautofailover_standby_3)");
 }
 
+// drop node --destroy on a running standby: its keeper reports dropped and exits, the supervisor
+// stops, the monitor forgets the node, the primary goes back to single, and nothing is left.
+TEST_F(FormationE2E, DropNodeOfARunningStandby) {
+    Formation f(2);
+    auto& standby = f.node("node2");
+    const auto pids = standby.pid_file_processes();
+    ASSERT_FALSE(pids.empty());
+    const auto result = standby.autoctl({"drop", "node", "--pgdata", standby.pgdata().string(), "--destroy"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    EXPECT_TRUE(contains(standby.log(), "this node was dropped from the monitor")) << standby.log();
+    EXPECT_FALSE(standby.any_process_alive());
+    EXPECT_FALSE(fs::exists(standby.pgdata()));
+    EXPECT_FALSE(fs::exists(standby.config_file()));
+    EXPECT_FALSE(fs::exists(standby.state_file()));
+    EXPECT_TRUE(f.wait_for(
+        [](const std::vector<NodeRow>& rows) { return rows.size() == 1 && rows[0].settled_in("single"); }, 60s))
+        << f.describe();
+}
+
 // --- create postgres refuses bad input ---------------------------------------------------------
 
 // No configuration, state or init file: the node can be created again from scratch.
