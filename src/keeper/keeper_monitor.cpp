@@ -14,6 +14,15 @@ using common::ErrorKind;
 pg::ConnInfo monitor_conninfo(const std::string& uri) {
     auto info = pg::ConnInfo::parse(uri);
     if (!info.has("application_name")) info.set("application_name", "autoctl_keeper");
+    // A monitor behind a cut link (no RST, no FIN) must not block a call for TCP's retransmission
+    // timeout (minutes): the network partition check needs node_active to fail within seconds.
+    for (const auto& [key, value] : {std::pair<const char*, const char*>{"keepalives", "1"},
+                                     {"keepalives_idle", "2"},
+                                     {"keepalives_interval", "1"},
+                                     {"keepalives_count", "3"},
+                                     {"tcp_user_timeout", "5000"}}) {
+        if (!info.has(key)) info.set(key, value);
+    }
     return info;
 }
 
