@@ -12,33 +12,45 @@
 //   2. the coordinator's active workers are the three worker primaries;
 //   3. the app creates `companies` and loads 75 generated rows;
 //   4. perform failover --group 2: worker2b becomes primary and the coordinator lists it (timed);
+//      meanwhile a probe thread (WriteBlockProbe) measures how long writes to group 2 block on
+//      the coordinator (printed, not asserted; asserted: it ran, and no probe failed);
 //   5. worker1a's pg_control removed and Postgres stopped: worker1b replaces it on the
 //      coordinator, the app still counts 75 rows, worker1a heals as secondary;
 //   6. the same on coord0a: coord0b becomes primary, 75 rows through the multi-host URI, coord0a
 //      heals as secondary;
 //   7. worker3a's link cut: its group fails over and worker3a fences itself (Postgres stops
-//      accepting connections, seen from inside its namespace);
+//      accepting connections, seen from inside its namespace); the link restored, worker3a
+//      rejoins as worker3b's secondary (timed);
 //   8. teardown leaves no namespace, link, process or file.
 //
 // Needs root (CI runs the tests as root): when not root the test fails, it never skips.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "autoctl/common/log.hpp"
+#include "autoctl/pg/connection.hpp"
 #include "netns_rig.hpp"
 #include "support/citus_support.hpp"
+#include "support/test_env.hpp"
 
 #ifndef AUTOCTL_BINARY
 #error "AUTOCTL_BINARY must name the autoctl executable"
@@ -80,6 +92,126 @@ struct Member {
 const std::vector<Member> kMembers = {
     {"coord0a", 0, 10, true},  {"coord0b", 0, 11, false}, {"worker1a", 1, 21, true}, {"worker1b", 1, 22, false},
     {"worker2a", 2, 31, true}, {"worker2b", 2, 32, false}, {"worker3a", 3, 41, true}, {"worker3b", 3, 42, false},
+};
+
+// Stands in for a write through the coordinator to one worker group while that group fails
+// over: from a thread that joined `client`'s network namespace (setns of that thread only), one
+// pg::Connection to the coordinator's citus database loops, every ~5 ms,
+//   BEGIN; SET LOCAL lock_timeout = '10s';
+//   SELECT 1 FROM pg_dist_node WHERE groupid = <group> AND noderole = 'primary' FOR SHARE; COMMIT;
+// The prepared citus_update_node transaction holds that row's lock between PREPARE TRANSACTION
+// and COMMIT PREPARED (with the emulation; with real Citus the same metadata lock blocks writes
+// to the group's shards), so a probe blocks for as long as a write would. Records the longest
+// probe and the total time of the probes that took longer than kBlocked (a probe that does not
+// wait takes about a millisecond). stop() (or the destructor) ends and joins the thread.
+class WriteBlockProbe {
+public:
+    static constexpr auto kBlocked = std::chrono::milliseconds(50);
+
+    WriteBlockProbe(std::string netns, pg::ConnInfo coordinator, int group)
+        : netns_(std::move(netns)), info_(std::move(coordinator)), group_(group), thread_([this] { run(); }) {}
+    WriteBlockProbe(const WriteBlockProbe&) = delete;
+    WriteBlockProbe& operator=(const WriteBlockProbe&) = delete;
+    ~WriteBlockProbe() { stop(); }
+
+    // Waits (up to `limit`) until the probe has completed `count` iterations; false when it
+    // failed first or the limit passed.
+    bool wait_running(long long count, std::chrono::milliseconds limit) {
+        wait_until([&] { return iterations_.load() >= count || failed_.load(); }, limit, 10ms);
+        return iterations_.load() >= count && !failed_.load();
+    }
+
+    void stop() {
+        stopping_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+
+    long long iterations() const { return iterations_.load(); }
+    // After stop().
+    long long blocked_probes() const { return blocked_probes_; }
+    long long max_ms() const { return max_us_ / 1000; }
+    long long blocked_ms() const { return blocked_us_ / 1000; }
+    long long lock_timeouts() const { return lock_timeouts_; }
+    const std::vector<std::string>& errors() const { return errors_; }
+    // Offsets of the first blocked probe's start and the last blocked probe's end from `origin`
+    // (-1 when no probe blocked).
+    long long first_blocked_ms(Clock::time_point origin) const { return offset(first_blocked_, origin); }
+    long long last_unblocked_ms(Clock::time_point origin) const { return offset(last_unblocked_, origin); }
+
+private:
+    static long long offset(const std::optional<Clock::time_point>& at, Clock::time_point origin) {
+        return at ? std::chrono::duration_cast<std::chrono::milliseconds>(*at - origin).count() : -1;
+    }
+
+    void fail(const std::string& what) {
+        if (errors_.size() < 20) errors_.push_back(what);
+        failed_ = true;
+    }
+
+    void run() {
+        const std::string path = "/run/netns/" + netns_;
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return fail("open " + path + ": " + std::strerror(errno));
+        const int joined = ::setns(fd, CLONE_NEWNET);
+        const int setns_errno = errno;
+        ::close(fd);
+        if (joined != 0) return fail("setns " + path + ": " + std::strerror(setns_errno));
+
+        std::optional<pg::Connection> conn;
+        const std::string sql = "SELECT 1 FROM pg_dist_node WHERE groupid = " + std::to_string(group_) +
+                                " AND noderole = 'primary' FOR SHARE";
+        while (!stopping_) {
+            const auto begin = Clock::now();
+            try {
+                if (!conn || !conn->is_open()) conn.emplace(info_, pg::ConnectOptions{std::chrono::seconds(3)});
+                conn->transaction([&](pg::Transaction& tx) {
+                    tx.exec("SET LOCAL lock_timeout = '10s'");
+                    tx.exec(sql);
+                });
+                const auto end = Clock::now();
+                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(end - begin).count();
+                max_us_ = std::max(max_us_, static_cast<long long>(us));
+                if (end - begin >= kBlocked) {
+                    ++blocked_probes_;
+                    blocked_us_ += us;
+                    if (!first_blocked_) first_blocked_ = begin;
+                    last_unblocked_ = end;
+                }
+                ++iterations_;
+            } catch (const pg::SqlError& e) {
+                if (e.sqlstate() == "55P03") {
+                    ++lock_timeouts_;
+                    fail("lock timeout after " + std::to_string(ms_since(begin)) +
+                         " ms (a prepared transaction left behind?): " + e.what());
+                } else {
+                    fail("SQLSTATE " + e.sqlstate() + ": " + e.what());
+                }
+                if (conn && !conn->is_open()) conn.reset();
+            } catch (const std::exception& e) {
+                fail(e.what());
+                conn.reset();
+                // Not a tight loop on a coordinator that refuses connections.
+                std::this_thread::sleep_for(100ms);
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+
+    const std::string netns_;
+    const pg::ConnInfo info_;
+    const int group_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> failed_{false};
+    std::atomic<long long> iterations_{0};
+    // Written by the thread only, read after stop().
+    long long blocked_probes_ = 0;
+    long long max_us_ = 0;
+    long long blocked_us_ = 0;
+    long long lock_timeouts_ = 0;
+    std::optional<Clock::time_point> first_blocked_;
+    std::optional<Clock::time_point> last_unblocked_;
+    std::vector<std::string> errors_;
+    std::thread thread_;  // last: started once every member above is initialized
 };
 
 class Tutorial {
@@ -390,9 +522,26 @@ TEST(CitusTutorialRig, ReplaysTheTutorialWithNetworkNamespaces) {
         }
     }
 
-    // --- 4. perform failover --group 2, timed. -----------------------------------------------------
+    // --- 4. perform failover --group 2, timed, with a write-block probe on the coordinator. --------
     {
+        // From the app's namespace, to the coordinator primary (coord0a until step 6).
+        pg::ConnInfo coordinator;
+        coordinator.set_host(t.node("coord0a").address)
+            .set_port(5432)
+            .set_dbname("citus")
+            .set_user(fixture::TestUser::get().name())
+            .set_sslmode("require")
+            .set_connect_timeout(3)
+            .set_application_name("rig_write_block_probe");
+        WriteBlockProbe probe(t.app->ns, coordinator, 2);
+        // A baseline of unblocked probes before the failover.
+        if (!probe.wait_running(20, 30s)) {
+            probe.stop();
+            FAIL() << "the write-block probe did not run: " << probe.iterations() << " probes, "
+                   << (probe.errors().empty() ? "no error" : probe.errors().front());
+        }
         const auto start = Clock::now();
+        const auto probes_before = probe.iterations();
         const auto failover = t.rig.autoctl(
             *t.monitor, {"perform", "failover", "--group", "2", "--monitor", t.monitor_uri}, 120s);
         const auto command_ms = ms_since(start);
@@ -416,11 +565,30 @@ TEST(CitusTutorialRig, ReplaysTheTutorialWithNetworkNamespaces) {
         ASSERT_TRUE(switched) << "pg_dist_node group 2: " << t.dist_node(2) << "\n" << t.describe();
         EXPECT_TRUE(t.wait_settled({{"worker2b", "primary"}, {"worker2a", "secondary"}}, 90s)) << t.describe();
         const auto settled_ms = ms_since(start);
+        probe.stop();
         EXPECT_EQ(t.active_workers(), t.workers({"worker1a", "worker2b", "worker3a"}));
         std::cout << "step 4 timing: perform failover --group 2 returned after " << command_ms
                   << " ms; worker2b registered on the coordinator after " << registered_ms
                   << " ms, writable at that address after " << writable_ms << " ms; worker2b primary and worker2a "
                   << "secondary after " << settled_ms << " ms" << std::endl;
+        std::cout << "step 4 write block (probe: SELECT ... FROM pg_dist_node WHERE groupid = 2 ... FOR SHARE on "
+                  << "coord0a every ~5 ms, from the app's namespace): " << probe.iterations() << " probes ("
+                  << probe.iterations() - probes_before << " after the failover command), longest "
+                  << probe.max_ms() << " ms; " << probe.blocked_probes() << " probes over "
+                  << WriteBlockProbe::kBlocked.count() << " ms, blocked " << probe.blocked_ms() << " ms in total";
+        if (probe.blocked_probes() > 0) {
+            std::cout << ", from " << probe.first_blocked_ms(start) << " ms to " << probe.last_unblocked_ms(start)
+                      << " ms after the failover command";
+        }
+        std::cout << std::endl;
+        EXPECT_GE(probe.iterations() - probes_before, 5) << "the write-block probe barely ran during the failover";
+        EXPECT_EQ(probe.lock_timeouts(), 0) << "a probe waited 10 s for the group's pg_dist_node row: the prepared "
+                                               "citus_update_node transaction was left behind?";
+        EXPECT_TRUE(probe.errors().empty()) << [&] {
+            std::string all;
+            for (const auto& e : probe.errors()) all += e + "\n";
+            return all;
+        }();
     }
 
     // --- 5. Worker crash: worker1a loses pg_control and stops. -------------------------------------
@@ -529,6 +697,19 @@ TEST(CitusTutorialRig, ReplaysTheTutorialWithNetworkNamespaces) {
         EXPECT_EQ(Tutorial::trim(count.out), "75") << count.err;
         std::cout << "step 7: worker3a stopped accepting connections after " << fenced_ms
                   << " ms; worker3b promoted and registered on the coordinator after " << promoted_ms << " ms\n"
+                  << t.show({"show", "state"}) << std::endl;
+
+        // The link back: worker3a rejoins its group as worker3b's secondary.
+        const auto restored = Clock::now();
+        t.rig.ip({"link", "set", w3a.host_veth, "up"});
+        EXPECT_TRUE(t.wait_settled({{"worker3b", "primary"}, {"worker3a", "secondary"}}, 90s))
+            << "worker3a did not rejoin as secondary\n"
+            << t.describe();
+        const auto rejoined_ms = ms_since(restored);
+        EXPECT_TRUE(t.accepts_connections("worker3a")) << "worker3a, secondary, does not accept connections";
+        EXPECT_EQ(t.dist_node(3), t.address("worker3b"));
+        EXPECT_EQ(t.active_workers(), t.workers({"worker1b", "worker2b", "worker3b"}));
+        std::cout << "step 7: link restored; worker3b primary and worker3a secondary after " << rejoined_ms << " ms\n"
                   << t.show({"show", "state"}) << std::endl;
     }
 
