@@ -1,7 +1,7 @@
 // The data node's sub-processes and the internal commands pg_autoctl's test harness uses, all
 // under `autoctl do` (listed only when PG_AUTOCTL_DEBUG is set):
-//   do service keeper | postgres     the supervisor's two services on a data node
-//   do service restart postgres      fast-stop Postgres; the controller starts it again
+//   do service keeper                the keeper loop, a service of the data node's supervisor
+//   do service restart postgres      fast-stop Postgres; the supervisor starts it again
 //   do fsm state | assign <state>    the keeper's state file
 //   do pgsetup ready | wait          whether Postgres accepts connections
 
@@ -20,7 +20,7 @@
 #include "autoctl/keeper/keeper.hpp"
 #include "autoctl/keeper/keeper_state.hpp"
 #include "autoctl/keeper/local_postgres.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
 #include "node_support.hpp"
 
@@ -64,19 +64,6 @@ void service_keeper(const PgdataArgs& args, CommandContext&) {
     if (keeper.run(service_stop_requested(), service_reload_requested())) {
         throw Error(ErrorKind::Dropped, "this node was dropped from the monitor");
     }
-}
-
-void service_postgres(const PgdataArgs& args, CommandContext&) {
-    refuse_root();
-    const auto paths = args.pgdata.paths();
-    const auto config = keeper_config(paths);
-    if (!attach_to_supervisor("postgres")) return;
-    keeper::ControllerOptions options;
-    options.pgdata = config.get("postgresql.pgdata");
-    options.postgres_program = bindir_for(config).program("postgres");
-    options.status_file = keeper::expected_status_file(paths.pid);
-    const int code = keeper::run_postgres_controller(options);
-    if (code != 0) throw Error(ErrorKind::Fatal, "postgres controller stopped with status " + std::to_string(code));
 }
 
 void restart_postgres(const PgdataArgs& args, CommandContext&) {
@@ -161,8 +148,6 @@ void register_keeper_service_commands(CommandLine& command_line) {
     auto* service_set = command_line.add_command_set(*do_set, "service", "Run autoctl sub-processes (services)");
     pgdata_command(command_line, *service_set, "keeper", "the keeper loop of a data node",
                    std::make_shared<PgdataArgs>(), service_keeper);
-    pgdata_command(command_line, *service_set, "postgres", "the postgres controller of a data node",
-                   std::make_shared<PgdataArgs>(), service_postgres);
     auto* restart = command_line.add_command_set(*service_set, "restart", "Restart an autoctl service");
     pgdata_command(command_line, *restart, "postgres", "fast-stop Postgres and wait until it runs again",
                    std::make_shared<PgdataArgs>(), restart_postgres);

@@ -1,5 +1,6 @@
-// autoctl run on a data node: the supervisor with two services, the postgres controller and the
-// keeper (design.md §1), and what every service process shares (signals, supervisor link).
+// autoctl run on a data node: the supervisor with two services, Postgres (following the keeper's
+// expected status) and the keeper (design.md §1), and what every service process shares (signals,
+// supervisor link).
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,7 +13,7 @@
 #include "autoctl/common/paths.hpp"
 #include "autoctl/common/supervisor.hpp"
 #include "autoctl/keeper/keeper.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 #include "autoctl/pg/command.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
 #include "node_support.hpp"
@@ -91,13 +92,11 @@ void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global
     }
 
     keeper::prepare_restart_check(paths);
-    // The controller stops Postgres fast on SIGTERM or SIGINT (see postgres_controller.hpp).
-    common::ServiceSpec postgres = autoctl_subprocess_service("postgres", "postgres", paths.pgdata, global);
-    postgres.fast_signal = SIGINT;
-    postgres.stop_timeout = std::chrono::seconds(60);
-    postgres.first_restart_delay = std::chrono::milliseconds(0);
-    postgres.backoff_base = std::chrono::milliseconds(250);
-    postgres.max_restart_delay = std::chrono::milliseconds(1000);
+    keeper::SupervisedPostgresOptions supervised;
+    supervised.pgdata = pgdata;
+    supervised.postgres_program = bindir.program("postgres");
+    supervised.status_file = keeper::expected_status_file(paths.pid);
+    common::ServiceSpec postgres = keeper::postgres_service_spec(supervised);
 
     common::ServiceSpec keeper = autoctl_subprocess_service("node-active", "keeper", paths.pgdata, global);
     keeper.stop_timeout = std::chrono::seconds(30);

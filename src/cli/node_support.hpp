@@ -54,7 +54,7 @@ bool is_postgres_cluster(const std::filesystem::path& pgdata);
 void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& global,
                       std::optional<common::PidFile> pid_file = std::nullopt);
 
-// Runs a data node's supervisor (the postgres controller + the keeper) until it is stopped.
+// Runs a data node's supervisor (Postgres + the keeper) until it is stopped.
 void run_keeper_node(const common::NodePaths& paths, const GlobalOptions& global,
                      std::optional<common::PidFile> pid_file = std::nullopt);
 

@@ -18,7 +18,10 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr milliseconds kTick{100};
+// Nothing is polled faster than this when idle: children's deaths and signals wake the loop at
+// once, restart delays and stop escalations set their own deadlines.
+constexpr milliseconds kIdleWait{1000};
+constexpr milliseconds kStoppingWait{100};
 constexpr milliseconds kKillAfter{10000};      // after the immediate signal, before SIGKILL
 constexpr std::chrono::seconds kHealthyRun{10};  // a run this long resets the backoff
 
@@ -28,6 +31,7 @@ const char* signal_name(int sig) {
         case SIGINT: return "SIGINT";
         case SIGQUIT: return "SIGQUIT";
         case SIGHUP: return "SIGHUP";
+        case SIGUSR1: return "SIGUSR1";
         case SIGKILL: return "SIGKILL";
         case SIGCHLD: return "SIGCHLD";
         case SIGSEGV: return "SIGSEGV";
@@ -75,6 +79,7 @@ struct Supervisor::Service {
     Clock::time_point signalled_at{};
     int escalation = 0;                      // 1: immediate signal sent on timeout, 2: SIGKILL sent
     bool gave_up = false;
+    bool stop_wanted = false;                // signalled because `wanted` said Stop
 
     int stop_signal(ShutdownMode mode) const {
         switch (mode) {
@@ -100,13 +105,14 @@ SupervisorResult Supervisor::run() {
     auto log = logger(options_.role);
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1}) sigaddset(&set, sig);
     sigset_t previous;
     ::pthread_sigmask(SIG_BLOCK, &set, &previous);
 
     start_due(Clock::now());
     while (true) {
-        timespec wait{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kTick).count()};
+        const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next_wait(Clock::now())).count();
+        timespec wait{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
         siginfo_t info{};
         const int sig = ::sigtimedwait(&set, &info, &wait);
         switch (sig) {
@@ -114,7 +120,7 @@ SupervisorResult Supervisor::run() {
             case SIGINT: request_stop(ShutdownMode::Fast, "received SIGINT"); break;
             case SIGQUIT: request_stop(ShutdownMode::Immediate, "received SIGQUIT"); break;
             case SIGHUP: reload(); break;
-            default: break;  // SIGCHLD, timeout, EINTR: look at the children below
+            default: break;  // SIGCHLD, SIGUSR1, timeout, EINTR: look at the children below
         }
         const auto now = Clock::now();
         reap(now);
@@ -122,6 +128,7 @@ SupervisorResult Supervisor::run() {
             drive_stop(now);
             if (!any_running()) break;
         } else {
+            follow_wanted(now);
             start_due(now);
         }
     }
@@ -136,6 +143,36 @@ SupervisorResult Supervisor::run() {
 
 bool Supervisor::any_running() const {
     return std::any_of(services_.begin(), services_.end(), [](const Service& s) { return s.pid > 0; });
+}
+
+milliseconds Supervisor::next_wait(Clock::time_point now) const {
+    if (stopping_) return kStoppingWait;
+    milliseconds wait = kIdleWait;
+    for (const auto& s : services_) {
+        if (s.pid > 0 || s.gave_up) continue;
+        if (s.next_start <= now) {
+            // Due but not started: can_start said no; ask again soon.
+            if (s.spec.can_start) wait = std::min(wait, kStoppingWait);
+            continue;
+        }
+        wait = std::min(wait, std::chrono::duration_cast<milliseconds>(s.next_start - now) + milliseconds(1));
+    }
+    return std::max(wait, milliseconds(1));
+}
+
+void Supervisor::follow_wanted(Clock::time_point now) {
+    auto log = logger(options_.role);
+    for (auto& s : services_) {
+        if (!s.spec.wanted || s.pid <= 0 || s.stop_wanted) continue;
+        if (s.spec.wanted() != Wanted::Stop) continue;
+        log->info("{}: stopping {} (pid {}) as asked: sending {}", options_.role, s.spec.name, s.pid,
+                  describe_signal(s.spec.fast_signal));
+        if (::kill(s.pid, s.spec.fast_signal) != 0 && errno != ESRCH) {
+            log->warn("{}: failed to signal {} (pid {}): {}", options_.role, s.spec.name, s.pid, std::strerror(errno));
+        }
+        s.stop_wanted = true;
+        s.signalled_at = now;
+    }
 }
 
 void Supervisor::update_pid_file() {
@@ -156,12 +193,14 @@ void Supervisor::start_due(Clock::time_point now) {
     auto log = logger(options_.role);
     for (auto& s : services_) {
         if (s.pid > 0 || now < s.next_start) continue;
+        if (s.spec.wanted && s.spec.wanted() != Wanted::Run) continue;
         if (s.spec.can_start && !s.spec.can_start()) continue;
         try {
             s.pid = s.spec.start();
             s.started = Clock::now();
             s.signalled.reset();
             s.escalation = 0;
+            s.stop_wanted = false;
             log->info("{}: {} started with pid {}", options_.role, s.spec.name, s.pid);
             update_pid_file();
         } catch (const std::exception& e) {
@@ -198,6 +237,19 @@ void Supervisor::on_exit(Service& s, int status, Clock::time_point now) {
         log->info("{}: {} (pid {}) {}", options_.role, s.spec.name, pid, how);
         return;
     }
+    if (s.stop_wanted) {
+        log->info("{}: {} (pid {}) {}: stopped as asked", options_.role, s.spec.name, pid, how);
+        s.stop_wanted = false;
+        s.quick_failures = 0;
+        s.next_start = now;
+        return;
+    }
+    if (s.spec.wanted && s.spec.wanted() == Wanted::Leave) {
+        // Nobody asked for it to run: not a failure, and not restarted until asked.
+        log->info("{}: {} (pid {}) {}", options_.role, s.spec.name, pid, how);
+        s.next_start = now;
+        return;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == to_int(ExitCode::Dropped)) {
         log->info("{}: {} (pid {}) {}: this node was dropped", options_.role, s.spec.name, pid, how);
         request_stop(ShutdownMode::Fast, "the node was dropped");
@@ -217,7 +269,7 @@ void Supervisor::schedule_restart(Service& s, Clock::time_point now, const std::
     auto log = logger(options_.role);
     s.restarts.push_back(now);
     while (!s.restarts.empty() && now - s.restarts.front() > options_.restart_window) s.restarts.pop_front();
-    if (static_cast<int>(s.restarts.size()) > options_.max_restarts) {
+    if (!s.spec.restart_forever && static_cast<int>(s.restarts.size()) > options_.max_restarts) {
         s.gave_up = true;
         const std::string message = s.spec.name + " died " + std::to_string(s.restarts.size()) + " times within " +
                                     std::to_string(options_.restart_window.count()) + " s: giving up";

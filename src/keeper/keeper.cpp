@@ -6,7 +6,7 @@
 
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 
 namespace autoctl::keeper {
 
@@ -17,6 +17,9 @@ using common::ErrorKind;
 using fsm::NodeState;
 
 std::shared_ptr<spdlog::logger> log() { return common::logger("keeper"); }
+
+// How far behind the state file's contact timestamps may be (keeper_state.hpp, needs_saving).
+constexpr std::int64_t kContactSlackSeconds = 5;
 
 }  // namespace
 
@@ -34,11 +37,14 @@ void prepare_restart_check(const common::NodePaths& paths) {
 
 Keeper::Keeper(common::NodePaths paths, common::Config config, bool supervised)
     : paths_(std::move(paths)), config_(std::move(config)), pg_(config_) {
-    postgres_ = supervised ? controller_service(paths_, pg_) : pg_ctl_service(pg_);
+    postgres_ = supervised ? supervised_service(paths_, pg_) : pg_ctl_service(pg_);
     if (auto loaded = load_keeper_state(paths_.state)) state_ = *loaded;
 }
 
-void Keeper::save_state() const { save_keeper_state(paths_.state, state_); }
+void Keeper::save_state() const {
+    save_keeper_state(paths_.state, state_);
+    saved_ = state_;
+}
 
 std::string Keeper::describe() const {
     return "node " + std::to_string(state_.node_id) + " \"" + config_.get("pg_autoctl.name") + "\"";
@@ -191,7 +197,7 @@ bool Keeper::step() {
             log()->warn("{} ({}): {}", describe(), fsm::to_string(state_.current), e.what());
         }
     }
-    save_state();
+    if (!saved_ || needs_saving(*saved_, state_, kContactSlackSeconds)) save_state();
     return transitioned;
 }
 

@@ -47,6 +47,18 @@ std::optional<KeeperState> load_keeper_state(const std::filesystem::path& file) 
     }
 }
 
+bool needs_saving(const KeeperState& saved, const KeeperState& now, std::int64_t contact_slack_s) {
+    if (saved.node_id != now.node_id || saved.group != now.group || saved.current != now.current ||
+        saved.assigned != now.assigned || saved.pg_start_failures != now.pg_start_failures ||
+        saved.first_start_failure != now.first_start_failure || saved.standby_target_lsn != now.standby_target_lsn) {
+        return true;
+    }
+    return now.last_monitor_contact - saved.last_monitor_contact >= contact_slack_s ||
+           now.last_secondary_contact - saved.last_secondary_contact >= contact_slack_s ||
+           now.last_monitor_contact < saved.last_monitor_contact ||
+           now.last_secondary_contact < saved.last_secondary_contact;
+}
+
 void save_keeper_state(const std::filesystem::path& file, const KeeperState& state) {
     nlohmann::ordered_json json;
     json["node_id"] = state.node_id;

@@ -5,7 +5,7 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
 #include "autoctl/keeper/keeper.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
 
 namespace autoctl::keeper {
@@ -20,17 +20,19 @@ bool postmaster_running(const pg::PgBindir& bindir, const fs::path& pgdata) {
     return pg::PgCtl(bindir).status(pgdata).is_running;
 }
 
-class ControllerService : public PostgresService {
+class SupervisedService : public PostgresService {
 public:
-    ControllerService(fs::path status_file, const LocalPostgres& pg) : status_file_(std::move(status_file)), pg_(pg) {}
+    SupervisedService(fs::path status_file, const LocalPostgres& pg) : status_file_(std::move(status_file)), pg_(pg) {}
 
     bool start(std::chrono::milliseconds wait) override {
         write_expected_status(status_file_, ExpectedStatus::Running);
+        wake_supervisor();
         return pg_.wait_ready(wait);
     }
 
     void stop() override {
         write_expected_status(status_file_, ExpectedStatus::Stopped);
+        wake_supervisor();
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (postmaster_running(pg_.bindir(), pg_.pgdata())) {
             if (std::chrono::steady_clock::now() >= deadline) {
@@ -40,7 +42,10 @@ public:
         }
     }
 
-    void release() override { remove_expected_status(status_file_); }
+    void release() override {
+        remove_expected_status(status_file_);
+        wake_supervisor();
+    }
 
 private:
     fs::path status_file_;
@@ -69,8 +74,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<PostgresService> controller_service(const common::NodePaths& paths, const LocalPostgres& pg) {
-    return std::make_unique<ControllerService>(expected_status_file(paths.pid), pg);
+std::unique_ptr<PostgresService> supervised_service(const common::NodePaths& paths, const LocalPostgres& pg) {
+    return std::make_unique<SupervisedService>(expected_status_file(paths.pid), pg);
 }
 
 std::unique_ptr<PostgresService> pg_ctl_service(const LocalPostgres& pg) { return std::make_unique<PgCtlService>(pg); }

@@ -9,7 +9,7 @@
 #include "autoctl/common/log.hpp"
 #include "autoctl/keeper/hba_addresses.hpp"
 #include "autoctl/keeper/keeper.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 
 namespace autoctl::keeper {
 

@@ -8,6 +8,7 @@
 //   SIGINT   stop fast: every service gets its `fast` signal at once
 //   SIGQUIT  stop immediately: every service gets its `immediate` signal at once
 //   SIGHUP   reload: on_reload(), then each running service gets its reload signal
+//   SIGUSR1  look at once at what each service `wanted` (otherwise looked at every second)
 //
 // A stronger stop signal during a stop upgrades it. A service that does not exit within its
 // stop_timeout gets its immediate signal, then SIGKILL 10 s later.
@@ -16,7 +17,11 @@
 // dies again without having run for 10 s the delay doubles from backoff_base up to
 // max_restart_delay. Exit status 121 (the node was dropped) stops the supervisor cleanly; exit
 // status 122 (fatal), or more than max_restarts restarts of one service within restart_window,
-// stops it with a failure.
+// stops it with a failure (unless the service has restart_forever).
+//
+// A service with `wanted` runs only while it answers Run: on Stop it gets its fast signal and is
+// not restarted when it exits; on Leave it is neither started nor stopped (a data node's Postgres
+// follows the keeper's expected status this way, see keeper/supervised_postgres.hpp).
 //
 // Children are reaped by pid (waitpid(pid)), never waitpid(-1): pg::Command reaps its own.
 // The supervisor blocks SIGTERM, SIGINT, SIGQUIT, SIGHUP and SIGCHLD while it runs and waits for
@@ -39,6 +44,9 @@ enum class ShutdownMode { Smart = 0, Fast = 1, Immediate = 2 };
 
 std::string_view to_string(ShutdownMode mode);  // "smart", "fast", "immediate"
 
+// What a service with `wanted` should be doing now.
+enum class Wanted { Run, Stop, Leave };
+
 struct ServiceSpec {
     std::string name;  // "postgres", "monitor service"
     // Starts the service's process and returns its pid (a child of this process). Throws on
@@ -46,6 +54,11 @@ struct ServiceSpec {
     std::function<pid_t()> start;
     // Optional: false while the service must not start yet (e.g. until postgres is ready).
     std::function<bool()> can_start;
+    // Optional: whether it should run at all now (see above); without it, Run. Must not throw.
+    std::function<Wanted()> wanted;
+    // Restarted however often it dies: something else (the keeper) decides what a dying service
+    // means, and max_restarts does not stop the supervisor for it.
+    bool restart_forever = false;
 
     int smart_signal = SIGTERM;
     int fast_signal = SIGINT;
@@ -91,6 +104,8 @@ private:
     void request_stop(ShutdownMode mode, const std::string& why);
     void drive_stop(std::chrono::steady_clock::time_point now);
     void reload();
+    void follow_wanted(std::chrono::steady_clock::time_point now);
+    std::chrono::milliseconds next_wait(std::chrono::steady_clock::time_point now) const;
     void update_pid_file();
     bool any_running() const;
 

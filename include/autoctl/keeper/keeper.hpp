@@ -25,8 +25,8 @@
 
 namespace autoctl::keeper {
 
-// How the keeper gets Postgres started or stopped: through the postgres controller when the
-// supervisor runs (autoctl run), with pg_ctl while `autoctl create postgres` initialises the node.
+// How the keeper gets Postgres started or stopped: through the supervisor when it
+// runs (autoctl run), with pg_ctl while `autoctl create postgres` initialises the node.
 class PostgresService {
 public:
     virtual ~PostgresService() = default;
@@ -38,8 +38,8 @@ public:
     virtual void release() = 0;
 };
 
-// The controller service, through the expected-status file.
-std::unique_ptr<PostgresService> controller_service(const common::NodePaths& paths, const LocalPostgres& pg);
+// Through the supervisor: the expected-status file (supervised_postgres.hpp).
+std::unique_ptr<PostgresService> supervised_service(const common::NodePaths& paths, const LocalPostgres& pg);
 // pg_ctl start/stop directly (no supervisor).
 std::unique_ptr<PostgresService> pg_ctl_service(const LocalPostgres& pg);
 
@@ -53,7 +53,7 @@ void prepare_restart_check(const common::NodePaths& paths);
 
 class Keeper {
 public:
-    // `supervised`: Postgres is the controller's (autoctl run); otherwise pg_ctl's (create).
+    // `supervised`: Postgres is the supervisor's (autoctl run); otherwise pg_ctl's (create).
     Keeper(common::NodePaths paths, common::Config config, bool supervised);
 
     // One step of the loop. Returns true when the next step should run at once (a transition
@@ -133,6 +133,7 @@ private:
     std::unique_ptr<KeeperMonitor> monitor_;
     bool listening_ = false;
     KeeperState state_;
+    mutable std::optional<KeeperState> saved_;  // what the state file holds, once written here
     PostgresReport report_;
     bool pg_running_ = false;
     // A primary's Postgres failed to start and the keeper tries again before reporting it down

@@ -1,7 +1,7 @@
 #pragma once
 // The keeper's own Postgres: its settings, what it reports, and the SQL and file operations the
-// transitions are made of. Postgres is started and stopped by the postgres controller
-// (postgres_controller.hpp), never here; everything here works on a running server through the
+// transitions are made of. Postgres is started and stopped by the supervisor
+// (supervised_postgres.hpp), never here; everything here works on a running server through the
 // unix socket (in the node's runtime directory), as the OS user that owns it, or on the files of a stopped one.
 
 #include <chrono>

@@ -131,5 +131,75 @@ TEST(SupervisorTest, GivesUpOnAServiceThatKeepsDying) {
     EXPECT_NE(result.message.find("giving up"), std::string::npos) << result.message;
 }
 
+// A data node's Postgres follows the keeper's expected status: Stop stops it (fast signal) without
+// a restart, Run starts it again, Leave neither starts nor restarts it. SIGUSR1 makes the
+// supervisor look at once.
+TEST(SupervisorTest, FollowsWhatTheServiceWants) {
+    Starts starts;
+    std::atomic<Wanted> wanted{Wanted::Run};
+    ServiceSpec spec = sleeper("postgres", starts);
+    spec.fast_signal = SIGINT;
+    spec.wanted = [&wanted] { return wanted.load(); };
+    SupervisorOptions options;
+    options.role = "test";
+    Supervisor supervisor(options, {spec});
+    const pthread_t runner = ::pthread_self();
+
+    std::vector<std::string> failures;
+    std::thread driver([&] {
+        auto check = [&](bool ok, const char* what) {
+            if (!ok) failures.push_back(what);
+            return ok;
+        };
+        if (!check(wait_until([&] { return starts.get().size() == 1; }, 5s), "first start")) return;
+        wanted = Wanted::Stop;
+        ::pthread_kill(runner, SIGUSR1);
+        if (!check(wait_until([&] { return !alive(starts.get()[0]); }, 5s), "stopped on Stop")) return;
+        check(!wait_until([&] { return starts.get().size() > 1; }, 300ms), "not restarted while Stop");
+        wanted = Wanted::Run;
+        ::pthread_kill(runner, SIGUSR1);
+        if (!check(wait_until([&] { return starts.get().size() == 2; }, 5s), "started again on Run")) return;
+        wanted = Wanted::Leave;
+        ::kill(starts.get()[1], SIGKILL);
+        if (!check(wait_until([&] { return !alive(starts.get()[1]); }, 5s), "killed")) return;
+        check(!wait_until([&] { return starts.get().size() > 2; }, 300ms), "not restarted while Leave");
+        ::pthread_kill(runner, SIGTERM);
+    });
+    const auto result = supervisor.run();
+    driver.join();
+    EXPECT_TRUE(failures.empty()) << failures.front();
+    EXPECT_EQ(result.exit_code, ExitCode::Quit) << result.message;
+    EXPECT_EQ(starts.get().size(), 2u);
+    for (const pid_t pid : starts.get()) EXPECT_FALSE(alive(pid)) << pid;
+}
+
+TEST(SupervisorTest, RestartsForeverAServiceThatSaysSo) {
+    Starts starts;
+    ServiceSpec dying;
+    dying.name = "dying";
+    dying.start = [&starts] {
+        const pid_t pid = spawn({"/bin/sh", "-c", "exit 1"});
+        starts.add(pid);
+        return pid;
+    };
+    dying.first_restart_delay = 0ms;
+    dying.backoff_base = 1ms;
+    dying.max_restart_delay = 5ms;
+    dying.restart_forever = true;
+    SupervisorOptions options;
+    options.role = "test";
+    options.max_restarts = 3;
+    Supervisor supervisor(options, {dying});
+    const pthread_t runner = ::pthread_self();
+    std::thread driver([&] {
+        wait_until([&] { return starts.get().size() >= 10; }, 20s);
+        ::pthread_kill(runner, SIGTERM);
+    });
+    const auto result = supervisor.run();
+    driver.join();
+    EXPECT_EQ(result.exit_code, ExitCode::Quit) << result.message;
+    EXPECT_GE(starts.get().size(), 10u);
+}
+
 }  // namespace
 }  // namespace autoctl::common

@@ -1,5 +1,5 @@
-// The keeper's own files: the state file (JSON, atomic) and the postgres controller's
-// expected-status file, and which states keep Postgres stopped across a restart.
+// The keeper's own files: the state file (JSON, atomic, when it is written) and the
+// expected-status file the supervisor follows, and which states keep Postgres stopped across a restart.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/keeper/keeper.hpp"
 #include "autoctl/keeper/keeper_state.hpp"
-#include "autoctl/keeper/postgres_controller.hpp"
+#include "autoctl/keeper/supervised_postgres.hpp"
 
 namespace autoctl::keeper {
 namespace {
@@ -55,6 +55,40 @@ TEST_F(KeeperFiles, StateRoundTripsEveryField) {
     EXPECT_EQ(loaded->standby_target_lsn, "0/3000060");
     // Atomic write: no temporary file is left beside it.
     EXPECT_EQ(std::distance(fs::directory_iterator(file.parent_path()), fs::directory_iterator()), 1);
+}
+
+TEST(KeeperStateSaving, ContactTimestampsAloneAreWrittenOnlyOnceTheyAreSlackBehind) {
+    KeeperState saved;
+    saved.node_id = 3;
+    saved.current = saved.assigned = NodeState::Primary;
+    saved.last_monitor_contact = saved.last_secondary_contact = 1000;
+    KeeperState now = saved;
+    EXPECT_FALSE(needs_saving(saved, now, 5));
+    now.last_monitor_contact = now.last_secondary_contact = 1004;
+    EXPECT_FALSE(needs_saving(saved, now, 5));
+    now.last_secondary_contact = 1005;
+    EXPECT_TRUE(needs_saving(saved, now, 5));
+    now = saved;
+    now.last_monitor_contact = 999;  // a clock that went back: write it
+    EXPECT_TRUE(needs_saving(saved, now, 5));
+}
+
+TEST(KeeperStateSaving, AnyOtherChangeIsWrittenAtOnce) {
+    KeeperState saved;
+    saved.node_id = 3;
+    saved.current = saved.assigned = NodeState::Secondary;
+    auto changed = [&](auto mutate) {
+        KeeperState now = saved;
+        mutate(now);
+        return needs_saving(saved, now, 5);
+    };
+    EXPECT_TRUE(changed([](KeeperState& s) { s.assigned = NodeState::PreparePromotion; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.current = NodeState::CatchingUp; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.group = 2; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.node_id = 4; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.pg_start_failures = 1; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.first_start_failure = 5; }));
+    EXPECT_TRUE(changed([](KeeperState& s) { s.standby_target_lsn = "0/3000000"; }));
 }
 
 TEST_F(KeeperFiles, MissingStateIsNoState) { EXPECT_FALSE(load_keeper_state(dir_ / "none").has_value()); }
