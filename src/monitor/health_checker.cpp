@@ -16,9 +16,13 @@ bool postgres_answers(const std::string& host, int port, std::chrono::millisecon
     auto seconds = std::max<long long>(2, (timeout.count() + 999) / 1000);
     const std::string port_text = std::to_string(port);
     const std::string timeout_text = std::to_string(seconds);
-    const char* keys[] = {"host", "port", "dbname", "user", "connect_timeout", "application_name", nullptr};
+    // Any answer of the postmaster but "cannot connect now" means Postgres runs (even a refusal by
+    // pg_hba.conf): no TLS handshake is needed to learn that, and it would cost both ends one a
+    // second per node.
+    const char* keys[] = {"host", "port", "dbname", "user", "connect_timeout", "application_name", "sslmode",
+                          "gssencmode", nullptr};
     const char* values[] = {host.c_str(), port_text.c_str(), "postgres", "pgautofailover_monitor",
-                            timeout_text.c_str(), "autoctl health check", nullptr};
+                            timeout_text.c_str(), "autoctl health check", "disable", "disable", nullptr};
     return PQpingParams(keys, values, 0) == PQPING_OK;
 }
 
@@ -77,8 +81,10 @@ void HealthChecker::run(pqxx::connection_base& conn, const std::atomic<bool>& st
     while (!stop.load()) {
         const auto round_end = std::chrono::steady_clock::now() + options_.period;
         run_round(conn);
+        // Short enough to stop quickly, long enough to cost nothing between rounds.
         while (!stop.load() && std::chrono::steady_clock::now() < round_end)
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                round_end - std::chrono::steady_clock::now(), std::chrono::milliseconds(250)));
     }
 }
 

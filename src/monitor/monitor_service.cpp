@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <deque>
 #include <set>
 #include <thread>
@@ -193,7 +194,14 @@ void MonitorService::serve(const std::atomic<bool>& stop) {
             }
             for (const auto& key : keys) decide_for_timer(conn, key, options_, monitor_start);
         }
-        if (inbox.reports.empty() && inbox.requests.empty()) conn.await_notification(0, 200000);
+        if (inbox.reports.empty() && inbox.requests.empty()) {
+            // Sleep until a notification or the next timer round, not less: an idle monitor
+            // should cost nothing between rounds.
+            const auto until_timer = std::chrono::duration_cast<std::chrono::microseconds>(
+                options_.timer - (std::chrono::steady_clock::now() - last_timer));
+            const long long us = std::clamp<long long>(until_timer.count(), 1000, 1000000);
+            conn.await_notification(static_cast<long>(us / 1000000), static_cast<long>(us % 1000000));
+        }
     }
 }
 
