@@ -27,7 +27,8 @@ int installed_schema_version(pqxx::connection_base& conn);
 
 // Installs the schema, or upgrades an older one, in one transaction. Refuses (common::Error,
 // kind Monitor) a schema newer than this binary. Returns the version now installed.
-// Must run as the database owner (role autoctl); role autoctl_node must exist.
-int install_or_upgrade_schema(pqxx::connection_base& conn);
+// Must run as the database owner (role autoctl); role autoctl_node must exist. With
+// up_to_version > 0, stops at that version (tests of an upgrade from an older schema).
+int install_or_upgrade_schema(pqxx::connection_base& conn, int up_to_version = 0);
 
 }  // namespace autoctl::monitor

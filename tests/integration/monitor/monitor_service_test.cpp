@@ -80,6 +80,53 @@ TEST(MonitorSchema, InstallsVersionAndRefusesNewer) {
     }
 }
 
+// A monitor created by an older autoctl (schema version 1) is upgraded in place, its data kept;
+// version 2's node_active wakes the monitor service only for a report that can change a decision.
+TEST(MonitorSchema, UpgradesVersion1AndKeepsItsData) {
+    AUTOCTL_REQUIRE_POSTGRES();
+    MonitorDatabase db;
+    db.admin_exec("DROP SCHEMA pgautofailover CASCADE");
+    pqxx::connection owner(db.owner_conninfo());
+    ASSERT_EQ(monitor::install_or_upgrade_schema(owner, 1), 1);
+    ASSERT_EQ(monitor::installed_schema_version(owner), 1);
+
+    KeeperPlayer keeper(db.node_conninfo());
+    const auto id = keeper.register_node("127.0.0.1", 6001).id;
+    pqxx::connection listener(db.owner_conninfo());
+    pqxx::nontransaction(listener).exec("LISTEN autoctl_report");
+    auto report = [&](const std::string& state) { keeper.report(id, state); };
+    // Counts the notifications that arrive for one report.
+    auto notifications_for = [&](const std::string& state) {
+        while (listener.get_notifs() > 0) {
+        }
+        int before = 0;
+        struct Counter : pqxx::notification_receiver {
+            int& n;
+            Counter(pqxx::connection_base& c, int& count) : pqxx::notification_receiver(c, "autoctl_report"), n(count) {}
+            void operator()(const std::string&, int) override { ++n; }
+        } counter(listener, before);
+        report(state);
+        // A notification is delivered with the commit that sent it, before node_active returns.
+        listener.await_notification(0, 200000);
+        listener.get_notifs();
+        return before;
+    };
+    EXPECT_EQ(notifications_for("init"), 1);
+    EXPECT_EQ(notifications_for("init"), 1) << "version 1 notifies every report";
+
+    EXPECT_EQ(monitor::install_or_upgrade_schema(owner), monitor::latest_schema_version());
+    EXPECT_EQ(monitor::installed_schema_version(owner), 2);
+    {
+        pqxx::work tx(owner);
+        EXPECT_EQ(tx.exec("SELECT count(*) FROM pgautofailover.node")[0][0].as<int>(), 1) << "the node is kept";
+    }
+    keeper.set_sysid(id);
+    EXPECT_EQ(notifications_for("single"), 1) << "a new state notifies";
+    db.admin_exec("UPDATE pgautofailover.node SET goalstate = 'single', statechangetime = now()");
+    EXPECT_EQ(notifications_for("single"), 1) << "the first report after a new goal notifies";
+    EXPECT_EQ(notifications_for("single"), 0) << "the same report again does not";
+}
+
 TEST(MonitorSchema, KeeperRoleCannotWriteGoalStates) {
     AUTOCTL_REQUIRE_POSTGRES();
     MonitorDatabase db;
