@@ -81,8 +81,7 @@ pg::ConnInfo Keeper::citus_local_conninfo() const {
 citus::CoordinatorClient Keeper::citus_coordinator() {
     const auto coordinator = monitor().get_coordinator(formation());
     if (!coordinator) {
-        throw Error(ErrorKind::Citus, "the monitor knows no coordinator primary in formation \"" + formation() +
-                                          "\" yet");
+        throw TransitionPending("the monitor knows no coordinator primary in formation \"" + formation() + "\" yet");
     }
     return citus::CoordinatorClient(citus::coordinator_conninfo(coordinator->host, coordinator->port,
                                                                 config_.get("postgresql.dbname"), sslmode()));

@@ -124,6 +124,7 @@ bool Keeper::report_to_monitor(std::time_t now) {
         const auto assignment = monitor().node_active(report);
         state_.last_monitor_contact = now;
         if (assignment.state != state_.assigned) {
+            last_change_ = std::chrono::steady_clock::now();
             log()->info("{} ({}): the monitor assigns {}", describe(), fsm::to_string(state_.current),
                         fsm::to_string(assignment.state));
         }
@@ -184,8 +185,16 @@ bool Keeper::step() {
             transition(from, to);
             state_.current = to;
             transitioned = true;
+            pending_.clear();
+            last_change_ = std::chrono::steady_clock::now();
             log()->info("{}: reached state {} (from {})", describe(), fsm::to_string(to), fsm::to_string(from));
+        } catch (const TransitionPending& e) {
+            const std::string what = std::string(fsm::to_string(to)) + ": " + e.what();
+            const auto level = what == pending_ ? spdlog::level::debug : spdlog::level::info;
+            log()->log(level, "{} ({}): on the way to {}", describe(), fsm::to_string(from), what);
+            pending_ = what;
         } catch (const Error& e) {
+            pending_.clear();
             log()->error("{} ({}): failed to transition to {}: {}; retrying", describe(), fsm::to_string(from),
                          fsm::to_string(to), e.what());
         }
@@ -218,6 +227,20 @@ void Keeper::wait(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(timeout);
 }
 
+// Once a second, as pg_auto_failover; four times a second for a while after a state change that
+// left this node in a passing state (catchingup, wait_primary, demoted, ...): those steps wait on
+// another node's progress (a standby catching up, a new primary confirmed), which this node learns
+// from its own reports, not from a notification. A node at rest (single, primary, secondary,
+// maintenance) costs one report a second.
+std::chrono::milliseconds Keeper::loop_interval(std::chrono::steady_clock::time_point now) const {
+    constexpr auto kBusyWindow = std::chrono::seconds(10);
+    const bool at_rest = state_.current == state_.assigned &&
+                         (state_.current == NodeState::Single || state_.current == NodeState::Primary ||
+                          state_.current == NodeState::Secondary || state_.current == NodeState::Maintenance);
+    if (!at_rest && now - last_change_ < kBusyWindow) return std::chrono::milliseconds(250);
+    return std::chrono::seconds(1);
+}
+
 bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     log()->info("{}: keeper started in state {} (assigned {})", describe(), fsm::to_string(state_.current),
                 fsm::to_string(state_.assigned));
@@ -243,7 +266,7 @@ bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
             log()->info("{}: this node was dropped from the monitor: stopping", describe());
             return true;
         }
-        if (!at_once && !stop) wait(std::chrono::seconds(1));
+        if (!at_once && !stop) wait(loop_interval(std::chrono::steady_clock::now()));
     }
     return false;
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autoctl/common/error.hpp"
+#include "autoctl/keeper/transition_pending.hpp"
 
 namespace autoctl::keeper {
 
@@ -85,8 +86,8 @@ NodeAddress KeeperMonitor::get_primary(const std::string& formation, int group) 
         "FROM pgautofailover.get_primary($1, $2)",
         formation, group);
     if (rows.empty() || rows[0].is_null(0)) {
-        throw Error(ErrorKind::Monitor, "the monitor knows no primary in formation \"" + formation + "\" group " +
-                                            std::to_string(group) + " yet");
+        throw TransitionPending("the monitor knows no primary in formation \"" + formation + "\" group " +
+                                std::to_string(group) + " yet");
     }
     return address_of(rows[0]);
 }

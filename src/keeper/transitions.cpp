@@ -88,7 +88,7 @@ void Keeper::apply_synchronous_standby_names(bool wait_for_standby) {
     if (state_.standby_target_lsn.empty()) state_.standby_target_lsn = pg_.report().lsn.to_string();
     const auto target = fsm::Lsn::parse(state_.standby_target_lsn);
     if (!target || !pg_.sync_standby_reached(*target)) {
-        throw Error(ErrorKind::Postgres, "waiting for a synchronous standby to reach " + state_.standby_target_lsn);
+        throw TransitionPending("waiting for a synchronous standby to reach " + state_.standby_target_lsn);
     }
     state_.standby_target_lsn.clear();
 }
@@ -143,7 +143,7 @@ void Keeper::follow_primary() {
 void Keeper::prepare_for_secondary() {
     ensure_running();
     if (!pg_.report().wal_receiver_streaming) {
-        throw Error(ErrorKind::Postgres, "not streaming from the primary yet");
+        throw TransitionPending("not streaming from the primary yet");
     }
 }
 

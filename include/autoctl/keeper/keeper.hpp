@@ -22,6 +22,7 @@
 #include "autoctl/keeper/keeper_monitor.hpp"
 #include "autoctl/keeper/keeper_state.hpp"
 #include "autoctl/keeper/local_postgres.hpp"
+#include "autoctl/keeper/transition_pending.hpp"
 
 namespace autoctl::keeper {
 
@@ -59,6 +60,9 @@ public:
     // One step of the loop. Returns true when the next step should run at once (a transition
     // just finished), false when the keeper may wait for a notification or the next second.
     bool step();
+
+    // How long to wait between two steps when nothing wakes the keeper.
+    std::chrono::milliseconds loop_interval(std::chrono::steady_clock::time_point now) const;
 
     // Waits for a `state` notification of the group, at most `timeout`.
     void wait(std::chrono::milliseconds timeout);
@@ -134,6 +138,9 @@ private:
     bool listening_ = false;
     KeeperState state_;
     mutable std::optional<KeeperState> saved_;  // what the state file holds, once written here
+    std::string pending_;                        // the last TransitionPending logged
+    // The last new assignment or transition (loop_interval).
+    std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
     PostgresReport report_;
     bool pg_running_ = false;
     // A primary's Postgres failed to start and the keeper tries again before reporting it down
