@@ -72,17 +72,26 @@ void log_decision(const GroupKey& key, const Decision& d) {
     for (const auto& m : d.messages) log->info("{}/{}: {}", key.formation, key.group, m);
 }
 
-// One decision for the node that reported, in its own transaction.
+// The decision for the node that reported, then for the rest of its group (decide_group, as the
+// timer would one second later): a report can complete what another node waits for (a standby
+// reporting secondary lets its wait_primary become primary), and that node should not wait for
+// its own next report or the timer. One transaction.
 void decide_for_report(pqxx::connection_base& conn, const Report& r, const MonitorServiceOptions& o,
                        TimePoint monitor_start) {
     pqxx::work tx(conn);
     lock_group(tx, r.key);
     GroupSnapshot g = load_group(tx, r.key, o.timing, monitor_start);
+    std::vector<Decision> decisions;
     Decision d = decide(g, r.node_id);
-    if (d.empty() && d.messages.empty()) return;  // rollback: nothing to write
-    store_decision(tx, g, d);
+    if (!d.empty() || !d.messages.empty()) {
+        apply(g, d);
+        decisions.push_back(std::move(d));
+    }
+    for (auto& more : decide_group(g)) decisions.push_back(std::move(more));
+    if (decisions.empty()) return;  // rollback: nothing to write
+    for (const auto& each : decisions) store_decision(tx, g, each);
     tx.commit();
-    log_decision(r.key, d);
+    for (const auto& each : decisions) log_decision(r.key, each);
 }
 
 // The timer: the rules run again for the group (fsm::decide_group: nodes that still report and

@@ -497,6 +497,13 @@ struct Model::Impl {
     NodeState node_active(SimNode& n, const Report& r) {
         Node* row = g.find(n.id);
         g.now = monitor_now();
+        // node_active wakes the monitor service only for a report that can change a decision
+        // (sql/monitor/0002_1_quiet_reports.sql); the same conditions, on the row before the update.
+        const bool wakes_monitor = row->reported != r.state || row->goal != r.state ||
+                                   row->pg_is_running != r.pg_running || row->sync_state != r.sync_state ||
+                                   (r.tli > 0 && row->tli != r.tli) || (!r.lsn.is_zero() && row->lsn != r.lsn) ||
+                                   g.now - row->report_time > std::chrono::seconds(2) ||
+                                   row->report_time < row->state_change_time;
         if (row->reported != r.state) {
             row->state_change_time = g.now;
             note(n.name + " reports " + std::string(to_string(r.state)) + (r.pg_running ? "" : " (pg down)"));
@@ -508,9 +515,13 @@ struct Model::Impl {
         row->sync_state = r.sync_state;
         if (r.tli > 0) row->tli = r.tli;
         if (!r.lsn.is_zero()) row->lsn = r.lsn;
+        const NodeState goal = row->goal;
+        if (!wakes_monitor) return goal;
+        // The service: the reporting node first, then the whole group (monitor_service.cpp).
         Decision d = decide(g, n.id);
         apply_decision(d, n.name + " node_active");
-        return g.find(n.id)->goal;
+        for (const auto& more : decide_group(g)) apply_decision(more, n.name + " node_active, group");
+        return g.find(n.id) != nullptr ? g.find(n.id)->goal : goal;
     }
 
     void health_checks() {
