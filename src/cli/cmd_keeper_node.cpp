@@ -91,7 +91,7 @@ void write_init_file(const fs::path& file) {
     common::IniFile ini;
     ini.set("create", "command", "postgres");
     common::create_parent_directories(file, ErrorKind::Internal);
-    common::write_file_atomic(file, ini.serialize(), 0644);
+    common::write_file_atomic(file, ini.serialize(), 0600);
 }
 
 // An existing cluster may only join a group whose nodes come from it.

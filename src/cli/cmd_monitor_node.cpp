@@ -89,7 +89,7 @@ void write_init_file(const fs::path& file, const InitState& state) {
     ini.set("create", "command", "monitor");
     ini.set("create", "cluster", state.created_cluster ? "created" : "adopted");
     common::create_parent_directories(file, ErrorKind::Internal);
-    common::write_file_atomic(file, ini.serialize(), 0644);
+    common::write_file_atomic(file, ini.serialize(), 0600);
 }
 
 // The configuration this create writes: the command line, and for a create being finished the

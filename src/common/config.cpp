@@ -21,6 +21,9 @@ constexpr KeySpec text(std::string_view section, std::string_view key, std::stri
                        bool required = false) {
     return KeySpec{section, key, ValueType::String, def, required, "", kNoMin, kNoMax};
 }
+constexpr KeySpec secret_text(std::string_view section, std::string_view key) {
+    return KeySpec{section, key, ValueType::String, "", false, "", kNoMin, kNoMax, true};
+}
 constexpr KeySpec path(std::string_view section, std::string_view key, bool required = false) {
     return KeySpec{section, key, ValueType::Path, "", required, "", kNoMin, kNoMax};
 }
@@ -68,7 +71,7 @@ constexpr KeySpec kKeeperKeys[] = {
 
     text("replication", "maximum_backup_rate", "100M"),
     path("replication", "backup_directory"),
-    text("replication", "password"),
+    secret_text("replication", "password"),
 
     integer("timeout", "network_partition_timeout", "20", 0, kIntMax),
     integer("timeout", "prepare_promotion_catchup", "30", 0, kIntMax),
@@ -388,10 +391,32 @@ nlohmann::ordered_json Config::to_json() const {
     return json;
 }
 
+bool is_secret_key(std::string_view dotted_key) {
+    const auto dot = dotted_key.find('.');
+    if (dot == std::string_view::npos) return false;
+    for (const auto role : {ConfigRole::Keeper, ConfigRole::Monitor}) {
+        const KeySpec* spec = schema_for(role).find(dotted_key.substr(0, dot), dotted_key.substr(dot + 1));
+        if (spec != nullptr && spec->secret) return true;
+    }
+    return false;
+}
+
+bool Config::is_secret(std::string_view dotted_key) const { return schema().first[index_of(dotted_key)].secret; }
+
+Config Config::masked() const {
+    Config copy = *this;
+    std::size_t index = 0;
+    for (const auto& spec : schema()) {
+        auto& value = copy.values_[index++];
+        if (spec.secret && !value.empty()) value = "****";
+    }
+    return copy;
+}
+
 void Config::save(const fs::path& file) const {
     check_required(file.string());
     create_parent_directories(file, ErrorKind::Config);
-    write_file_atomic(file, serialize(), 0644, ErrorKind::Config);
+    write_file_atomic(file, serialize(), 0600, ErrorKind::Config);
 }
 
 }  // namespace autoctl::common

@@ -227,6 +227,30 @@ void Keeper::wait(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(timeout);
 }
 
+// `autoctl config set replication.password` on every node, the primary first: the primary sets
+// the role's password (its verifier), a standby writes its password file and follows the primary
+// again (primary_conninfo names the file); a node still copying the primary uses it at its next
+// try. With --auth scram-sha-256 or md5 this is how standbys are let in.
+void Keeper::apply_replication_password() {
+    pg_.set_replication_password(password());
+    if (password().empty()) return;
+    try {
+        if (pg_.is_ready() && !pg_.in_recovery()) {
+            pg_.create_replication_role(password());
+            log()->info("{} ({}): set the new password of the replication role", describe(),
+                        fsm::to_string(state_.current));
+        } else if (pg_.has_standby_signal() &&
+                   (state_.current == NodeState::Secondary || state_.current == NodeState::CatchingUp)) {
+            follow_primary();
+            log()->info("{} ({}): following the primary with the new replication password", describe(),
+                        fsm::to_string(state_.current));
+        }
+    } catch (const Error& e) {
+        log()->error("{} ({}): cannot apply the new replication password: {}", describe(),
+                     fsm::to_string(state_.current), e.what());
+    }
+}
+
 // Once a second, as pg_auto_failover; four times a second for a while after a state change that
 // left this node in a passing state (catchingup, wait_primary, demoted, ...): those steps wait on
 // another node's progress (a standby catching up, a new primary confirmed), which this node learns
@@ -247,8 +271,10 @@ bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
     while (!stop) {
         if (reload) {
             try {
+                const std::string previous_password = password();
                 config_ = common::Config::load(paths_.config);
                 log()->info("{}: reloaded the configuration", describe());
+                if (password() != previous_password) apply_replication_password();
             } catch (const Error& e) {
                 log()->error("{}: cannot reload the configuration, keeping the current one: {}", describe(), e.what());
             }

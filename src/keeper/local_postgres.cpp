@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <memory>
 #include <thread>
 
 #include "autoctl/common/atomic_file.hpp"
@@ -108,6 +109,27 @@ pg::Connection& LocalPostgres::connection() {
 
 void LocalPostgres::close() { conn_.reset(); }
 
+std::string LocalPostgres::encrypted_password(const std::string& user, const std::string& password) const {
+    // libpqxx 6.4 only offers md5; libpq's PQencryptPasswordConn follows the server's
+    // password_encryption (scram-sha-256 unless --auth md5), and needs a connection to ask it.
+    const std::string port = std::to_string(port_);
+    const std::string host = socket_dir_.string();
+    const char* keys[] = {"host", "port", "dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {host.c_str(), port.c_str(), "postgres", "2", "autoctl_keeper", nullptr};
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdbParams(keys, values, 0), &PQfinish);
+    if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+        throw Error(ErrorKind::Postgres, std::string("cannot connect to the local Postgres: ") +
+                                             (conn ? PQerrorMessage(conn.get()) : "out of memory"));
+    }
+    std::unique_ptr<char, decltype(&PQfreemem)> verifier(
+        PQencryptPasswordConn(conn.get(), password.c_str(), user.c_str(), nullptr), &PQfreemem);
+    if (!verifier) {
+        throw Error(ErrorKind::Postgres, std::string("cannot encrypt the password of role ") + user + ": " +
+                                             PQerrorMessage(conn.get()));
+    }
+    return verifier.get();
+}
+
 pg::Rows LocalPostgres::exec(const std::string& sql) {
     try {
         return connection().exec(sql);
@@ -204,8 +226,10 @@ void LocalPostgres::create_replication_role(const std::string& password) {
         exec(std::string("CREATE ROLE ") + kReplicationUser + " WITH LOGIN REPLICATION");
     }
     if (!password.empty()) {
+        // Only the verifier goes to the server (as psql's \password does): a statement can end up
+        // in the server log (log_statement = ddl, or with an error), the password must not.
         const auto rows = exec_params("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
-                                      {std::string(kReplicationUser), password});
+                                      {std::string(kReplicationUser), encrypted_password(kReplicationUser, password)});
         exec(rows.scalar().value());
     }
     // What pg_rewind needs from its source server, without making the role a superuser.

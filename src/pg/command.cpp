@@ -177,6 +177,11 @@ Command& Command::output(Output mode) {
     return *this;
 }
 
+Command& Command::input_file(std::filesystem::path file) {
+    input_file_ = std::move(file);
+    return *this;
+}
+
 Command& Command::output_file(std::filesystem::path file) {
     output_ = Output::File;
     output_file_ = std::move(file);
@@ -398,7 +403,7 @@ struct Spawned {
 
 // Forks and execs; returns once execve succeeded (or throws with the reason it did not).
 Spawned spawn(const Command& command, const detail::PreparedCommand&, const std::optional<RunAs>&, Output,
-              const std::filesystem::path&);
+              const std::filesystem::path& output_file, const std::filesystem::path& input_file);
 
 }  // namespace
 
@@ -424,7 +429,7 @@ CommandResult Command::run_unchecked() const {
     detail::PreparedCommand prepared;
     prepare(prepared);
     const auto started = Clock::now();
-    Spawned child = spawn(*this, prepared, run_as_, output_, output_file_);
+    Spawned child = spawn(*this, prepared, run_as_, output_, output_file_, input_file_);
 
     CommandResult result;
     Fd pidfd(open_pidfd(child.pid));
@@ -502,16 +507,16 @@ pid_t Command::start_background() const {
     common::logger("pg")->info("{}", display());
     detail::PreparedCommand prepared;
     prepare(prepared);
-    Spawned child = spawn(*this, prepared, run_as_, output_, output_file_);
+    Spawned child = spawn(*this, prepared, run_as_, output_, output_file_, input_file_);
     return child.pid;
 }
 
 namespace {
 
 Spawned spawn(const Command& command, const detail::PreparedCommand& prepared, const std::optional<RunAs>& run_as,
-              Output output, const std::filesystem::path& output_file) {
+              Output output, const std::filesystem::path& output_file, const std::filesystem::path& input_file) {
     Spawned spawned;
-    Fd in = open_fd("/dev/null", O_RDONLY);
+    Fd in = open_fd(input_file.empty() ? std::filesystem::path("/dev/null") : input_file, O_RDONLY);
     Fd out_write;
     Fd err_write;
     switch (output) {

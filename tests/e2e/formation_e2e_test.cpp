@@ -9,9 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "autoctl/pg/controldata.hpp"
 #include "formation_fixture.hpp"
 
 namespace autoctl::e2e {
@@ -156,6 +158,106 @@ TEST_F(FormationE2E, DropNodeOfARunningStandby) {
     EXPECT_TRUE(f.wait_for(
         [](const std::vector<NodeRow>& rows) { return rows.size() == 1 && rows[0].settled_in("single"); }, 60s))
         << f.describe();
+}
+
+// Every file under `dir` (Postgres's log directory, when it has one), concatenated.
+std::string all_files_under(const fs::path& dir) {
+    std::string text;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+        if (entry.is_regular_file()) text += read_text(entry.path());
+    }
+    return text;
+}
+
+// SQL as the test user over the node's unix socket (trust): with --auth scram-sha-256 the TCP
+// rules ask the test user for a password it does not have.
+// Waits for Postgres to be ready (the keeper may be starting it).
+pg::Rows local_sql(const AutoctlNode& node, const std::string& query) {
+    std::optional<pg::PostmasterPid> pid;
+    const bool ready = wait_until(
+        [&] {
+            pid = pg::parse_postmaster_pid(read_text(node.pgdata() / "postmaster.pid"));
+            return pid && !pid->socket_dir.empty() && pid->status == "ready";
+        },
+        60s);
+    if (!ready) throw std::runtime_error("Postgres of " + node.label() + " is not ready");
+    pg::ConnInfo info = node.tcp_conninfo();
+    info.set_host(pid->socket_dir);
+    return pg::Connection(info, pg::ConnectOptions{5s}).exec(query);
+}
+
+// --auth scram-sha-256: the standby cannot copy the primary until `config set
+// replication.password` on both nodes; then it becomes secondary. The password is in no log, no
+// output and no statement the primary's Postgres logged (only its SCRAM verifier is sent).
+TEST_F(FormationE2E, ScramReplicationPasswordSetWhileRunning) {
+    const std::string secret = "Xq7-e2e-replication-secret";
+    Formation f;
+    NodeOptions scram;
+    scram.auth = "scram-sha-256";
+    auto& primary = f.add_node(scram);
+    ASSERT_TRUE(f.wait_settled({{"node1", "single"}}, 120s)) << f.describe();
+    // Every statement the primary runs from now on goes to its log.
+    local_sql(primary, "ALTER SYSTEM SET log_statement = 'all'");
+    local_sql(primary, "SELECT pg_reload_conf()");
+
+    auto& standby = f.add_node(scram);
+    ASSERT_TRUE(f.wait_for(
+        [](const std::vector<NodeRow>& rows) {
+            return rows.size() == 2 && (rows[1].goal == "catchingup" || rows[0].goal == "catchingup");
+        },
+        120s))
+        << f.describe();
+    ASSERT_TRUE(wait_until([&] { return contains(standby.log(), "pg_basebackup"); }, 60s)) << standby.log();
+    EXPECT_FALSE(f.wait_primary_and_secondaries(3s)) << "a standby without the password must not get in";
+
+    // The password on standard input, so that it is not in any process's argv.
+    const fs::path secret_file = f.monitor().dir() / "replication-password";
+    {
+        std::ofstream out(secret_file);
+        out << secret << "\n";
+    }
+    fs::permissions(secret_file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    std::vector<std::string> outputs;
+    for (auto* node : {&primary, &standby}) {
+        const auto set = node->command({"config", "set", "--pgdata", node->pgdata().string(), "replication.password"})
+                             .input_file(secret_file)
+                             .timeout(30s)
+                             .run_unchecked();
+        ASSERT_EQ(set.exit_status, 0) << set.err;
+        EXPECT_EQ(set.out, "****\n");
+        EXPECT_TRUE(contains(set.err, "Sent SIGHUP to autoctl")) << set.err;
+        outputs.push_back(set.out + set.err);
+    }
+    ASSERT_TRUE(f.wait_primary_and_secondaries(120s)) << f.describe();
+    EXPECT_TRUE(wait_until([&] { return contains(primary.log(), "set the new password of the replication role"); },
+                           10s))
+        << primary.log();
+
+    const auto verifier = local_sql(primary, "SELECT rolpassword FROM pg_authid WHERE rolname = 'pgautofailover_replicator'");
+    EXPECT_EQ(verifier.scalar().value_or("").rfind("SCRAM-SHA-256$", 0), 0u);
+    // Postgres logs to the node's run.log (its stderr), or to PGDATA/log with a logging collector.
+    const std::string primary_pg_log = primary.log() + all_files_under(primary.pgdata() / "log");
+    EXPECT_TRUE(contains(primary_pg_log, "statement: ALTER ROLE pgautofailover_replicator PASSWORD 'SCRAM-SHA-256$"))
+        << "the statement was logged, with the verifier only";
+
+    for (auto* node : {&primary, &standby}) {
+        const auto config = node->autoctl({"config", "get", "--pgdata", node->pgdata().string()});
+        const auto json = node->autoctl({"config", "get", "--pgdata", node->pgdata().string(), "--json"});
+        const auto key = node->autoctl({"config", "get", "--pgdata", node->pgdata().string(), "replication.password"});
+        EXPECT_TRUE(contains(config.out, "password = ****")) << config.out;
+        outputs.insert(outputs.end(), {config.out, json.out, key.out});
+        EXPECT_EQ(fs::status(node->config_file()).permissions() & fs::perms::all,
+                  fs::perms::owner_read | fs::perms::owner_write);
+        EXPECT_TRUE(contains(read_text(node->config_file()), secret)) << "the file keeps it";
+    }
+    outputs.push_back(f.autoctl({"show", "state"}).out);
+    outputs.push_back(f.autoctl({"show", "uri"}).out);
+    for (const auto& text : outputs) EXPECT_FALSE(contains(text, secret)) << text;
+    for (const auto& text : {primary.log(), standby.log(), f.monitor().log(), primary_pg_log,
+                             all_files_under(standby.pgdata() / "log")}) {
+        EXPECT_FALSE(contains(text, secret)) << "the password is in a log";
+    }
 }
 
 // --- create postgres refuses bad input ---------------------------------------------------------

@@ -281,10 +281,11 @@ Formation::~Formation() {
 }
 
 std::vector<std::string> Formation::create_postgres_args(const AutoctlNode& node, const std::string& name,
-                                                         const std::vector<std::string>& extra) const {
+                                                         const std::vector<std::string>& extra,
+                                                         const std::string& auth) const {
     std::vector<std::string> args = {"create",    "postgres",  "--pgdata",    node.pgdata().string(),
                                      "--pgport",  std::to_string(node.port()), "--hostname", "127.0.0.1",
-                                     "--monitor", monitor_uri(), "--auth", "trust", "--no-ssl", "--name", name};
+                                     "--monitor", monitor_uri(), "--auth", auth, "--no-ssl", "--name", name};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
@@ -292,7 +293,7 @@ std::vector<std::string> Formation::create_postgres_args(const AutoctlNode& node
 AutoctlNode& Formation::add_node(const NodeOptions& options) {
     const std::string name = "node" + std::to_string(names_.size() + 1);
     auto node = std::make_unique<AutoctlNode>(name);
-    auto args = create_postgres_args(*node, name, options.extra_args);
+    auto args = create_postgres_args(*node, name, options.extra_args, options.auth);
     args.push_back("--run");
     node->start(args);
     names_.push_back(name);

@@ -143,6 +143,7 @@ struct NodeRow {
 
 struct NodeOptions {
     std::vector<std::string> extra_args;  // more options for create postgres
+    std::string auth = "trust";           // --auth
 };
 
 class Formation {
@@ -160,7 +161,8 @@ public:
 
     // The arguments of `create postgres` for a node named `name` on `node`'s PGDATA and port.
     std::vector<std::string> create_postgres_args(const AutoctlNode& node, const std::string& name,
-                                                  const std::vector<std::string>& extra = {}) const;
+                                                  const std::vector<std::string>& extra = {},
+                                                  const std::string& auth = "trust") const;
     // A new data node "node<N>", created and run in the background (create postgres --run).
     AutoctlNode& add_node(const NodeOptions& options = {});
     AutoctlNode& node(const std::string& name);

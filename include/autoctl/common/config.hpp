@@ -38,6 +38,7 @@ struct KeySpec {
     std::string_view allowed;  // Enum: allowed words separated by '|'
     std::int64_t min;          // Int only
     std::int64_t max;          // Int only
+    bool secret = false;       // a password: masked in everything autoctl prints (Config::masked)
 
     std::string dotted() const;    // "section.key"
     std::string expected() const;  // "an integer between 1 and 65535", "one of: skip, minimal, app"
@@ -53,6 +54,9 @@ struct ConfigSchema {
 };
 
 const ConfigSchema& schema_for(ConfigRole role);
+
+// Whether "section.key" is a password in any role's schema (replication.password).
+bool is_secret_key(std::string_view dotted_key);
 
 // Checks `value` against `spec`; returns the empty string when valid, else what is wrong
 // (e.g. "expected an integer between 1 and 65535"). Empty values are valid unless required.
@@ -78,6 +82,8 @@ public:
     // Error{ErrorKind::Usage}.
     std::string get(std::string_view dotted_key) const;
     std::int64_t get_int(std::string_view dotted_key) const;
+    // Whether "section.key" holds a password (never printed). An unknown key throws.
+    bool is_secret(std::string_view dotted_key) const;
     bool get_bool(std::string_view dotted_key) const;
 
     // Sets "section.key" after validation. Unknown key: Error{ErrorKind::Usage}; invalid value:
@@ -94,7 +100,12 @@ public:
     // {"section": {"key": value}} in schema order; Int and Bool values as numbers.
     nlohmann::ordered_json to_json() const;
 
-    // Writes the file atomically with mode 0644, creating its directories (0755).
+    // A copy with every non-empty secret value (replication.password) replaced by "****", for
+    // everything autoctl prints: config get/set, --json.
+    Config masked() const;
+
+    // Writes the file atomically with mode 0600 (it may hold a password), creating its
+    // directories (0755).
     void save(const std::filesystem::path& file) const;
 
 private:

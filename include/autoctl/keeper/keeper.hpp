@@ -61,6 +61,9 @@ public:
     // just finished), false when the keeper may wait for a notification or the next second.
     bool step();
 
+    // A new replication.password after a reload (see keeper.cpp).
+    void apply_replication_password();
+
     // How long to wait between two steps when nothing wakes the keeper.
     std::chrono::milliseconds loop_interval(std::chrono::steady_clock::time_point now) const;
 

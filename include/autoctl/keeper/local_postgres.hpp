@@ -83,6 +83,11 @@ public:
     // Whether a synchronous (sync or quorum) standby has flushed `target`.
     bool sync_standby_reached(fsm::Lsn target);
     void close();
+    // After a reload: the password written in the standby's password file from now on.
+    void set_replication_password(std::string password) { password_ = std::move(password); }
+    // The verifier of `password` for role `user` (SCRAM or md5, as the server's
+    // password_encryption says), to send instead of the password itself.
+    std::string encrypted_password(const std::string& user, const std::string& password) const;
 
     // Files of the standby setup. primary_conninfo is left out without an upstream (report_lsn:
     // replay what we have, connect to nobody).

@@ -11,7 +11,7 @@
 //                     .run();                           // throws Error{Command} on failure
 //
 // The child gets its own process group (a timeout kills the whole group), /dev/null as standard
-// input, only the file descriptors 0, 1 and 2, default signal dispositions, and the parent's
+// input (or the file given to input_file()), only the file descriptors 0, 1 and 2, default signal dispositions, and the parent's
 // environment plus the env() additions (or only the additions after clear_env()). run() logs the
 // argv, shell-quoted and with connection-string passwords masked, at info level on the "pg" logger.
 //
@@ -100,6 +100,8 @@ public:
     // Standard output and standard error of the child; the default is Output::Capture.
     Command& output(Output mode);
     Command& output_file(std::filesystem::path file);  // Output::File, appending, mode 0600
+    // Standard input read from this file instead of /dev/null (e.g. a password, kept out of argv).
+    Command& input_file(std::filesystem::path file);
 
     // Runs the child to completion. Throws Error{Command} naming the program, its exit status (or
     // signal, or the timeout) and the last lines of its standard error when it does not succeed,
@@ -129,6 +131,7 @@ private:
     std::optional<RunAs> run_as_;
     Output output_ = Output::Capture;
     std::filesystem::path output_file_;
+    std::filesystem::path input_file_;
 };
 
 // One word quoted for a POSIX shell: left alone when it has only safe characters, otherwise in

@@ -53,6 +53,14 @@ TEST(Command, ArgumentsAreNotInterpretedByAShell) {
     EXPECT_EQ(result.exit_status, 0);
 }
 
+TEST(Command, StandardInputIsDevNullOrTheGivenFile) {
+    EXPECT_EQ(Command("/bin/cat").run().out, "");
+    TempDir dir("autoctl-cmd-");
+    const auto file = dir / "input";
+    std::ofstream(file) << "first line\nsecond\n";
+    EXPECT_EQ(Command("/bin/cat").input_file(file).run().out, "first line\nsecond\n");
+}
+
 TEST(Command, ProgramIsFoundInPath) {
     const auto result = Command("echo").arg("hello").run();
     EXPECT_EQ(result.out, "hello\n");

@@ -151,7 +151,14 @@ TEST_F(AutoctlBinaryTest, BadOrMissingValueIsOneLineAndExit1) {
 
     result = run({"config", "set", "--pgdata", pgdata(), "postgresql.port"});
     EXPECT_EQ(result.exit_code, 1);
-    EXPECT_EQ(result.err, "autoctl config set: value is required, see \"autoctl config set --help\"\n");
+    EXPECT_NE(result.err.find("config set postgresql.port: value is required"), std::string::npos) << result.err;
+    EXPECT_EQ(count_lines(result.err), 1u) << result.err;
+
+    // A password may come from standard input; an empty one is refused before anything is read.
+    result = run({"config", "set", "--pgdata", pgdata(), "replication.password"});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("no value on standard input"), std::string::npos) << result.err;
+    EXPECT_EQ(count_lines(result.err), 1u) << result.err;
 
     result = run({"show", "file", "--pgdata", pgdata(), "--config", "--pid"});
     EXPECT_EQ(result.exit_code, 1);

@@ -282,6 +282,28 @@ TEST(ConfigTest, SaveWritesAtomicallyAndLoadsBack) {
               1);
 }
 
+// The replication password is kept in the file (mode 0600, it is the only place it lives) and
+// never in what autoctl prints.
+TEST(ConfigTest, PasswordIsSecretMaskedAndTheFileIsPrivate) {
+    test::TempDir dir;
+    const auto file = dir / "autoctl.cfg";
+    auto config = parse(kKeeperFile);
+    EXPECT_TRUE(config.is_secret("replication.password"));
+    EXPECT_FALSE(config.is_secret("postgresql.port"));
+    EXPECT_EQ(config.masked().get("replication.password"), "") << "an empty password stays empty";
+    config.set("replication.password", "s3cret'pw");
+    config.save(file);
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const auto loaded = Config::load(file);
+    EXPECT_EQ(loaded.get("replication.password"), "s3cret'pw");
+    const auto masked = loaded.masked();
+    EXPECT_EQ(masked.get("replication.password"), "****");
+    EXPECT_EQ(masked.serialize().find("s3cret"), std::string::npos) << masked.serialize();
+    EXPECT_EQ(masked.to_json().dump().find("s3cret"), std::string::npos);
+    EXPECT_EQ(masked.get("postgresql.port"), loaded.get("postgresql.port"));
+}
+
 TEST(ConfigTest, SaveRefusesIncompleteConfig) {
     test::TempDir dir;
     auto config = Config::with_defaults(ConfigRole::Monitor);
