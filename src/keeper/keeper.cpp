@@ -202,6 +202,11 @@ bool Keeper::step() {
         // (During a restart, ensure_running() would block the loop, and the reports, for 30 s.)
         try {
             ensure_current_state();
+            // A password set with `config set` while autoctl was stopped: applied once Postgres runs.
+            if (password_pending_ && pg_.is_ready()) {
+                password_pending_ = false;
+                apply_replication_password();
+            }
         } catch (const Error& e) {
             log()->warn("{} ({}): {}", describe(), fsm::to_string(state_.current), e.what());
         }
@@ -230,7 +235,8 @@ void Keeper::wait(std::chrono::milliseconds timeout) {
 // `autoctl config set replication.password` on every node, the primary first: the primary sets
 // the role's password (its verifier), a standby writes its password file and follows the primary
 // again (primary_conninfo names the file); a node still copying the primary uses it at its next
-// try. With --auth scram-sha-256 or md5 this is how standbys are let in.
+// try. With --auth scram-sha-256 or md5 this is how standbys are let in. Also run once at start,
+// for a password set while autoctl was stopped.
 void Keeper::apply_replication_password() {
     pg_.set_replication_password(password());
     if (password().empty()) return;
@@ -266,6 +272,7 @@ std::chrono::milliseconds Keeper::loop_interval(std::chrono::steady_clock::time_
 }
 
 bool Keeper::run(const std::atomic<bool>& stop, std::atomic<bool>& reload) {
+    password_pending_ = !password().empty();
     log()->info("{}: keeper started in state {} (assigned {})", describe(), fsm::to_string(state_.current),
                 fsm::to_string(state_.assigned));
     while (!stop) {

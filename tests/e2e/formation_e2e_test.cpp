@@ -258,6 +258,42 @@ TEST_F(FormationE2E, ScramReplicationPasswordSetWhileRunning) {
                              all_files_under(standby.pgdata() / "log")}) {
         EXPECT_FALSE(contains(text, secret)) << "the password is in a log";
     }
+
+    // A new password while the standby is stopped: set on the running primary (applied at the
+    // reload), in the standby's file only; the standby applies it when it runs again, and streams.
+    const auto stopped = standby.autoctl({"stop", "--pgdata", standby.pgdata().string()});
+    ASSERT_EQ(stopped.exit_status, 0) << stopped.err;
+    ASSERT_TRUE(wait_until([&] { return !standby.any_process_alive(); }, 60s));
+    {
+        std::ofstream out(secret_file, std::ios::trunc);
+        out << secret << "-2\n";
+    }
+    for (auto* node : {&primary, &standby}) {
+        const auto set = node->command({"config", "set", "--pgdata", node->pgdata().string(), "replication.password"})
+                             .input_file(secret_file)
+                             .timeout(30s)
+                             .run_unchecked();
+        ASSERT_EQ(set.exit_status, 0) << set.err;
+    }
+    f.run_node("node2");
+    const auto streaming = [&] {
+        try {
+            return local_sql(primary, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                       .scalar()
+                       .value_or("0") == "1";
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    EXPECT_TRUE(wait_until(streaming, 60s)) << standby.log("run2.log");
+    // (The monitor may also send the standby through catchingup, which rewrites the file anyway;
+    // the keeper applies the new password at start in every case.)
+    EXPECT_TRUE(wait_until(
+        [&] { return contains(standby.log("run2.log"), "following the primary with the new replication password"); },
+        30s))
+        << standby.log("run2.log");
+    EXPECT_TRUE(f.wait_primary_and_secondaries(60s)) << f.describe();
+    EXPECT_FALSE(contains(standby.log("run2.log") + primary.log(), secret)) << "the password is in a log";
 }
 
 // --- create postgres refuses bad input ---------------------------------------------------------

@@ -142,6 +142,7 @@ private:
     KeeperState state_;
     mutable std::optional<KeeperState> saved_;  // what the state file holds, once written here
     std::string pending_;                        // the last TransitionPending logged
+    bool password_pending_ = false;              // apply replication.password once Postgres runs
     // The last new assignment or transition (loop_interval).
     std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
     PostgresReport report_;
