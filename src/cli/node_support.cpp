@@ -28,6 +28,7 @@
 #include "autoctl/pg/conf_files.hpp"
 #include "autoctl/pg/controldata.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
+#include "autoctl/pg/postmaster_service.hpp"
 
 namespace autoctl::cli {
 
@@ -432,25 +433,7 @@ void run_monitor_node(const common::NodePaths& paths, const GlobalOptions& globa
     // Settings changed with `autoctl config set` since the last run take effect now.
     pg::write_auto_failover_conf(pgdata, monitor::monitor_postgres_settings(*config));
 
-    common::ServiceSpec postgres;
-    postgres.name = "postgres";
-    postgres.start = [bindir, pgdata] {
-        return pg::Command(bindir.program("postgres").string())
-            .arg("-D", pgdata)
-            .output(pg::Output::Inherit)
-            .start_background();
-    };
-    // A smart shutdown waits for every client to disconnect, and keepers keep a connection to
-    // the monitor open (LISTEN): even a clean stop uses Postgres's fast shutdown, which
-    // disconnects them, rolls back open transactions and still ends with a shutdown checkpoint.
-    postgres.smart_signal = SIGINT;
-    postgres.fast_signal = SIGINT;
-    postgres.immediate_signal = SIGQUIT;
-    postgres.reload_signal = SIGHUP;
-    postgres.stop_timeout = std::chrono::seconds(60);
-    postgres.first_restart_delay = std::chrono::milliseconds(0);
-    postgres.backoff_base = std::chrono::milliseconds(250);
-    postgres.max_restart_delay = std::chrono::milliseconds(1000);
+    common::ServiceSpec postgres = pg::postmaster_service(bindir.program("postgres"), pgdata);
 
     common::ServiceSpec service = autoctl_subprocess_service("monitor service", "monitor", pgdata, global);
     service.can_start = [pgdata] { return postgres_is_ready(pgdata); };

@@ -12,8 +12,8 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
 #include "autoctl/common/paths.hpp"
-#include "autoctl/pg/command.hpp"
 #include "autoctl/pg/controldata.hpp"
+#include "autoctl/pg/postmaster_service.hpp"
 
 namespace autoctl::keeper {
 
@@ -59,9 +59,8 @@ pid_t foreign_postmaster(const fs::path& pgdata) {
 }  // namespace
 
 common::ServiceSpec postgres_service_spec(const SupervisedPostgresOptions& options) {
-    common::ServiceSpec spec;
-    spec.name = "postgres";
-    spec.start = [options] {
+    common::ServiceSpec spec = pg::postmaster_service(options.postgres_program, options.pgdata);
+    spec.start = [options, start = spec.start] {
         if (const pid_t other = foreign_postmaster(options.pgdata); other != 0) {
             // Postgres refuses a second postmaster on one PGDATA anyway.
             ::kill(other, SIGINT);
@@ -69,26 +68,13 @@ common::ServiceSpec postgres_service_spec(const SupervisedPostgresOptions& optio
                                                          std::to_string(other) +
                                                          " outside of autoctl: asked it to stop (fast)");
         }
-        return pg::Command(options.postgres_program.string())
-            .arg("-D", options.pgdata)
-            .output(pg::Output::Inherit)
-            .start_background();
+        return start();
     };
     spec.wanted = [file = options.status_file] {
         const auto expected = read_expected_status(file);
         if (!expected) return common::Wanted::Leave;
         return *expected == ExpectedStatus::Running ? common::Wanted::Run : common::Wanted::Stop;
     };
-    // Keepers and clients keep connections open, which a smart shutdown would wait for: even a
-    // clean stop is Postgres's fast shutdown (it still ends with a shutdown checkpoint).
-    spec.smart_signal = SIGINT;
-    spec.fast_signal = SIGINT;
-    spec.immediate_signal = SIGQUIT;
-    spec.reload_signal = SIGHUP;
-    spec.stop_timeout = std::chrono::seconds(60);
-    spec.first_restart_delay = std::chrono::milliseconds(0);
-    spec.backoff_base = std::chrono::milliseconds(250);
-    spec.max_restart_delay = std::chrono::milliseconds(1000);
     spec.restart_forever = true;
     return spec;
 }

@@ -218,12 +218,15 @@ TEST_F(FormationE2E, ScramReplicationPasswordSetWhileRunning) {
         out << secret << "\n";
     }
     fs::permissions(secret_file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    const auto set_password = [&](const AutoctlNode& node) {
+        return node.command({"config", "set", "--pgdata", node.pgdata().string(), "replication.password"})
+            .input_file(secret_file)
+            .timeout(30s)
+            .run_unchecked();
+    };
     std::vector<std::string> outputs;
     for (auto* node : {&primary, &standby}) {
-        const auto set = node->command({"config", "set", "--pgdata", node->pgdata().string(), "replication.password"})
-                             .input_file(secret_file)
-                             .timeout(30s)
-                             .run_unchecked();
+        const auto set = set_password(*node);
         ASSERT_EQ(set.exit_status, 0) << set.err;
         EXPECT_EQ(set.out, "****\n");
         EXPECT_TRUE(contains(set.err, "Sent SIGHUP to autoctl")) << set.err;
@@ -269,10 +272,7 @@ TEST_F(FormationE2E, ScramReplicationPasswordSetWhileRunning) {
         out << secret << "-2\n";
     }
     for (auto* node : {&primary, &standby}) {
-        const auto set = node->command({"config", "set", "--pgdata", node->pgdata().string(), "replication.password"})
-                             .input_file(secret_file)
-                             .timeout(30s)
-                             .run_unchecked();
+        const auto set = set_password(*node);
         ASSERT_EQ(set.exit_status, 0) << set.err;
     }
     f.run_node("node2");
