@@ -315,7 +315,8 @@ std::optional<Notification> Connection::wait_notification(std::chrono::milliseco
     try {
         conn.get_notifs();
         while (impl_->queue.empty()) {
-            const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+            // Rounded up: truncating would give up to a microsecond before the deadline.
+            const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - Clock::now());
             if (left.count() <= 0) break;
             conn.await_notification(static_cast<long>(left.count() / 1000000), static_cast<long>(left.count() % 1000000));
         }
