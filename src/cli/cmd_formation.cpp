@@ -53,9 +53,7 @@ const CLI::Validator kNonNegative(
     },
     "N");
 
-constexpr const char* kTargetHelp =
-    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
-    "with --pgdata (or $PGDATA).";
+constexpr const char* kTargetHelp = kMonitorTargetHelp;
 
 }  // namespace
 

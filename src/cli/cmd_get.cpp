@@ -74,9 +74,7 @@ void get_number_sync_standbys(const MonitorQueryArgs& args, CommandContext& cont
     }
 }
 
-constexpr const char* kTargetHelp =
-    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
-    "with --pgdata (or $PGDATA). --formation defaults to the node's formation, else \"default\".";
+constexpr const char* kTargetHelp = kMonitorAndFormationHelp;
 
 }  // namespace
 

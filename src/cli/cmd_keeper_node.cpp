@@ -15,6 +15,7 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/ini_file.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/common/paths.hpp"
 #include "autoctl/keeper/keeper.hpp"
 #include "autoctl/keeper/keeper_monitor.hpp"
 #include "autoctl/pg/connection.hpp"
@@ -34,7 +35,7 @@ using common::Error;
 using common::ErrorKind;
 using fsm::NodeState;
 
-std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+using common::quoted;
 
 struct CreatePostgresArgs {
     std::string nodekind = "standalone";  // standalone (create postgres), coordinator, worker

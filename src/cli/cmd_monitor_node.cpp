@@ -25,9 +25,9 @@
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/ini_file.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/common/paths.hpp"
 #include "autoctl/common/tls.hpp"
 #include "autoctl/monitor/monitor_node.hpp"
-#include "autoctl/pg/command.hpp"
 #include "autoctl/pg/conf_files.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
 #include "node_support.hpp"
@@ -42,7 +42,7 @@ using common::ConfigRole;
 using common::Error;
 using common::ErrorKind;
 
-std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+using common::quoted;
 
 struct CreateMonitorArgs {
     PgdataOption pgdata;
@@ -114,16 +114,9 @@ void initdb(const pg::PgBindir& bindir, const fs::path& pgdata) {
     // The superuser is the OS user (no --username). Local connections are trusted because the
     // unix socket directory is PGDATA itself (mode 0700, see monitor_node.hpp); TCP connections
     // need a password until autoctl's rules say otherwise.
-    pg::Command(bindir.program("initdb").string())
-        .arg("--pgdata", pgdata)
-        .arg("--auth-local=trust")
-        .arg("--auth-host=scram-sha-256")
-        .arg("--encoding=UTF8")
-        .arg("--locale=C")
-        .arg("--no-instructions")
-        .c_locale()
-        .timeout(std::chrono::minutes(10))
-        .run();
+    pg::InitdbOptions options;
+    options.auth_host = "scram-sha-256";
+    pg::PgCtl(bindir).initdb(pgdata, options);
 }
 
 // Says the monitor exists; with --run, runs it.

@@ -129,10 +129,8 @@ void perform_promotion(const PerformArgs& args, CommandContext& context) {
     if (args.output.json) print_group_json(*client, formation, node->group, context.out);
 }
 
-constexpr const char* kTargetHelp =
-    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
-    "with --pgdata (or $PGDATA). --formation defaults to the node's formation, else \"default\".\n"
-    "Prints the monitor's notifications for the group until the new primary has settled (--wait\n"
+const std::string kTargetHelp = std::string(kMonitorAndFormationHelp) +
+    "\nPrints the monitor's notifications for the group until the new primary has settled (--wait\n"
     "seconds, default 60, 0: do not wait). Exit codes: 1 bad arguments, 6 the monitor refused, is\n"
     "unreachable, or the new primary was not there in time.";
 

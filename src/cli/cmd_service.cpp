@@ -19,6 +19,7 @@
 #include "autoctl/cli/options.hpp"
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/common/paths.hpp"
 #include "autoctl/common/pid_file.hpp"
 #include "autoctl/monitor/monitor_node.hpp"
 #include "autoctl/monitor/monitor_service.hpp"
@@ -33,7 +34,7 @@ namespace fs = std::filesystem;
 using common::Error;
 using common::ErrorKind;
 
-std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+using common::quoted;
 
 struct PgdataArgs {
     PgdataOption pgdata;

@@ -149,10 +149,8 @@ void set_number_sync_standbys(const SetArgs& args, CommandContext& context) {
     }
 }
 
-constexpr const char* kTargetHelp =
-    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
-    "with --pgdata (or $PGDATA). --formation defaults to the node's formation, else \"default\".\n"
-    "Waits (60 s) until the primary has applied the new value, printing the monitor's\n"
+const std::string kTargetHelp = std::string(kMonitorAndFormationHelp) +
+    "\nWaits (60 s) until the primary has applied the new value, printing the monitor's\n"
     "notifications, then prints the value. A negative value needs \"--\" before it.\n"
     "Exit codes: 1 invalid value, 6 the monitor refused, is unreachable, or did not apply it in time.";
 

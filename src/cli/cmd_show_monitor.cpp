@@ -234,9 +234,7 @@ void show_standby_names(const MonitorQueryArgs& args, CommandContext& context) {
 }
 
 // The footer of every command here.
-constexpr const char* kTargetHelp =
-    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
-    "with --pgdata (or $PGDATA). --formation defaults to the node's formation, else \"default\".";
+constexpr const char* kTargetHelp = kMonitorAndFormationHelp;
 
 }  // namespace
 

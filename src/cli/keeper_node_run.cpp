@@ -33,7 +33,7 @@ extern "C" void on_stop_signal(int) { g_stop_requested = true; }
 extern "C" void on_reload_signal(int) { g_reload_requested = true; }
 extern "C" void on_quit_signal(int) { ::_exit(0); }
 
-std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+using common::quoted;
 
 }  // namespace
 

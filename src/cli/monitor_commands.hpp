@@ -12,6 +12,14 @@
 
 namespace autoctl::cli {
 
+// The help of every command that reaches the monitor starts with one of these.
+inline constexpr char kMonitorTargetHelp[] =
+    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
+    "with --pgdata (or $PGDATA).";
+inline constexpr char kMonitorAndFormationHelp[] =
+    "The monitor is --monitor (or $PG_AUTOCTL_MONITOR), else found from the node's configuration\n"
+    "with --pgdata (or $PGDATA). --formation defaults to the node's formation, else \"default\".";
+
 // --pgdata | --monitor, --formation [, --group], --json.
 struct MonitorQueryArgs {
     MonitorTargetOptions target;

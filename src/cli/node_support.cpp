@@ -22,6 +22,7 @@
 #include "autoctl/cli/commands.hpp"
 #include "autoctl/common/error.hpp"
 #include "autoctl/common/log.hpp"
+#include "autoctl/common/paths.hpp"
 #include "autoctl/common/supervisor.hpp"
 #include "autoctl/monitor/monitor_node.hpp"
 #include "autoctl/pg/command.hpp"
@@ -40,7 +41,7 @@ namespace {
 
 constexpr std::size_t kSocketPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
-std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+using common::quoted;
 
 std::string trim(std::string_view text) {
     const auto first = text.find_first_not_of(" \t");

@@ -10,11 +10,12 @@
 #include <sstream>
 #include <vector>
 
+#include "autoctl/common/paths.hpp"
+
 namespace autoctl::common {
 
 namespace {
 
-std::string quoted(const std::filesystem::path& path) { return "\"" + path.string() + "\""; }
 
 [[noreturn]] void fail_errno(ErrorKind kind, const std::string& what, int err) {
     throw Error(kind, what + ": " + std::strerror(err));

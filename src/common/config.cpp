@@ -401,8 +401,6 @@ bool is_secret_key(std::string_view dotted_key) {
     return false;
 }
 
-bool Config::is_secret(std::string_view dotted_key) const { return schema().first[index_of(dotted_key)].secret; }
-
 Config Config::masked() const {
     Config copy = *this;
     std::size_t index = 0;

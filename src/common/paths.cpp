@@ -126,4 +126,6 @@ void create_parent_directories(const fs::path& file, ErrorKind kind) {
     }
 }
 
+std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+
 }  // namespace autoctl::common

@@ -18,7 +18,6 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string quoted(const std::filesystem::path& path) { return "\"" + path.string() + "\""; }
 
 std::optional<pid_t> parse_pid(std::string_view text) {
     long value = 0;

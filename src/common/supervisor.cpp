@@ -80,6 +80,7 @@ struct Supervisor::Service {
     int escalation = 0;                      // 1: immediate signal sent on timeout, 2: SIGKILL sent
     bool gave_up = false;
     bool stop_wanted = false;                // signalled because `wanted` said Stop
+    Wanted wanted = Wanted::Run;             // spec.wanted(), asked once per wake-up (it may read a file)
 
     int stop_signal(ShutdownMode mode) const {
         switch (mode) {
@@ -109,6 +110,7 @@ SupervisorResult Supervisor::run() {
     sigset_t previous;
     ::pthread_sigmask(SIG_BLOCK, &set, &previous);
 
+    refresh_wanted();
     start_due(Clock::now());
     while (true) {
         const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next_wait(Clock::now())).count();
@@ -123,6 +125,7 @@ SupervisorResult Supervisor::run() {
             default: break;  // SIGCHLD, SIGUSR1, timeout, EINTR: look at the children below
         }
         const auto now = Clock::now();
+        refresh_wanted();
         reap(now);
         if (stopping_) {
             drive_stop(now);
@@ -160,11 +163,14 @@ milliseconds Supervisor::next_wait(Clock::time_point now) const {
     return std::max(wait, milliseconds(1));
 }
 
+void Supervisor::refresh_wanted() {
+    for (auto& s : services_) s.wanted = s.spec.wanted ? s.spec.wanted() : Wanted::Run;
+}
+
 void Supervisor::follow_wanted(Clock::time_point now) {
     auto log = logger(options_.role);
     for (auto& s : services_) {
-        if (!s.spec.wanted || s.pid <= 0 || s.stop_wanted) continue;
-        if (s.spec.wanted() != Wanted::Stop) continue;
+        if (s.wanted != Wanted::Stop || s.pid <= 0 || s.stop_wanted) continue;
         log->info("{}: stopping {} (pid {}) as asked: sending {}", options_.role, s.spec.name, s.pid,
                   describe_signal(s.spec.fast_signal));
         if (::kill(s.pid, s.spec.fast_signal) != 0 && errno != ESRCH) {
@@ -193,7 +199,7 @@ void Supervisor::start_due(Clock::time_point now) {
     auto log = logger(options_.role);
     for (auto& s : services_) {
         if (s.pid > 0 || now < s.next_start) continue;
-        if (s.spec.wanted && s.spec.wanted() != Wanted::Run) continue;
+        if (s.wanted != Wanted::Run) continue;
         if (s.spec.can_start && !s.spec.can_start()) continue;
         try {
             s.pid = s.spec.start();
@@ -244,7 +250,7 @@ void Supervisor::on_exit(Service& s, int status, Clock::time_point now) {
         s.next_start = now;
         return;
     }
-    if (s.spec.wanted && s.spec.wanted() == Wanted::Leave) {
+    if (s.wanted == Wanted::Leave) {
         // Nobody asked for it to run: not a failure, and not restarted until asked.
         log->info("{}: {} (pid {}) {}", options_.role, s.spec.name, pid, how);
         s.next_start = now;

@@ -9,7 +9,6 @@
 #include "autoctl/common/tls.hpp"
 #include "autoctl/keeper/hba_addresses.hpp"
 #include "autoctl/keeper/keeper.hpp"
-#include "autoctl/pg/command.hpp"
 #include "autoctl/pg/conninfo.hpp"
 #include "autoctl/pg/pg_ctl.hpp"
 
@@ -35,16 +34,9 @@ void Keeper::init_primary() {
     const bool skip_hba = config_.get("postgresql.hba_level") == "skip";
     if (!is_cluster(pgdata)) {
         log->info("Initialising a Postgres cluster at \"{}\"", pgdata.string());
-        pg::Command(pg_.bindir().program("initdb").string())
-            .arg("--pgdata", pgdata)
-            .arg("--auth-local=trust")
-            .arg("--auth-host=" + (skip_hba || auth.empty() ? std::string("trust") : auth))
-            .arg("--encoding=UTF8")
-            .arg("--locale=C")
-            .arg("--no-instructions")
-            .c_locale()
-            .timeout(std::chrono::minutes(10))
-            .run();
+        pg::InitdbOptions options;
+        options.auth_host = skip_hba || auth.empty() ? std::string("trust") : auth;
+        pg::PgCtl(pg_.bindir()).initdb(pgdata, options);
     }
     if (config_.get_bool("ssl.active")) {
         const fs::path cert = config_.get("ssl.cert_file");

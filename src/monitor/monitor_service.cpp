@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -72,37 +73,26 @@ void log_decision(const GroupKey& key, const Decision& d) {
     for (const auto& m : d.messages) log->info("{}/{}: {}", key.formation, key.group, m);
 }
 
-// The decision for the node that reported, then for the rest of its group (decide_group, as the
-// timer would one second later): a report can complete what another node waits for (a standby
-// reporting secondary lets its wait_primary become primary), and that node should not wait for
-// its own next report or the timer. One transaction.
-void decide_for_report(pqxx::connection_base& conn, const Report& r, const MonitorServiceOptions& o,
-                       TimePoint monitor_start) {
+// The rules for one group, in one transaction: for the node that reported first (when a report
+// woke the service), then for the whole group (fsm::decide_group: nodes that still report and
+// whose report is not older than their goal). The timer runs the second part alone, so that
+// expired timeouts take effect; after a report it moves at once a node that waited on the
+// reporter (a standby reporting secondary lets its wait_primary become primary).
+void decide_for_group(pqxx::connection_base& conn, const GroupKey& key, std::optional<std::int64_t> reporter,
+                      const MonitorServiceOptions& o, TimePoint monitor_start) {
     pqxx::work tx(conn);
-    lock_group(tx, r.key);
-    GroupSnapshot g = load_group(tx, r.key, o.timing, monitor_start);
+    lock_group(tx, key);
+    GroupSnapshot g = load_group(tx, key, o.timing, monitor_start);
     std::vector<Decision> decisions;
-    Decision d = decide(g, r.node_id);
-    if (!d.empty() || !d.messages.empty()) {
-        apply(g, d);
-        decisions.push_back(std::move(d));
+    if (reporter) {
+        Decision d = decide(g, *reporter);
+        if (!d.empty() || !d.messages.empty()) {
+            apply(g, d);
+            decisions.push_back(std::move(d));
+        }
     }
     for (auto& more : decide_group(g)) decisions.push_back(std::move(more));
     if (decisions.empty()) return;  // rollback: nothing to write
-    for (const auto& each : decisions) store_decision(tx, g, each);
-    tx.commit();
-    for (const auto& each : decisions) log_decision(r.key, each);
-}
-
-// The timer: the rules run again for the group (fsm::decide_group: nodes that still report and
-// whose report is not older than their goal), so that expired timeouts take effect.
-void decide_for_timer(pqxx::connection_base& conn, const GroupKey& key, const MonitorServiceOptions& o,
-                      TimePoint monitor_start) {
-    pqxx::work tx(conn);
-    lock_group(tx, key);
-    const GroupSnapshot g = load_group(tx, key, o.timing, monitor_start);
-    const std::vector<Decision> decisions = decide_group(g);
-    if (decisions.empty()) return;
     for (const auto& d : decisions) store_decision(tx, g, d);
     tx.commit();
     for (const auto& d : decisions) log_decision(key, d);
@@ -192,7 +182,7 @@ void MonitorService::serve(const std::atomic<bool>& stop) {
             Report r = inbox.reports.front();
             inbox.reports.pop_front();
             if (!seen.insert({r.key, r.node_id}).second) continue;
-            decide_for_report(conn, r, options_, monitor_start);
+            decide_for_group(conn, r.key, r.node_id, options_, monitor_start);
         }
         if (std::chrono::steady_clock::now() - last_timer >= options_.timer) {
             last_timer = std::chrono::steady_clock::now();
@@ -201,7 +191,7 @@ void MonitorService::serve(const std::atomic<bool>& stop) {
                 pqxx::nontransaction tx(conn);
                 keys = list_groups(tx);
             }
-            for (const auto& key : keys) decide_for_timer(conn, key, options_, monitor_start);
+            for (const auto& key : keys) decide_for_group(conn, key, std::nullopt, options_, monitor_start);
         }
         if (inbox.reports.empty() && inbox.requests.empty()) {
             // Sleep until a notification or the next timer round, not less: an idle monitor

@@ -82,8 +82,13 @@ Command PgCtl::command(std::string_view program) const {
 
 void PgCtl::initdb(const std::filesystem::path& pgdata, const InitdbOptions& options) const {
     auto cmd = command("initdb");
-    cmd.arg("--pgdata", pgdata).arg("--auth=" + options.auth).arg("--encoding=" + options.encoding);
-    cmd.arg("--locale=" + options.locale);
+    cmd.arg("--pgdata", pgdata);
+    if (options.auth_host) {
+        cmd.arg("--auth-local=" + options.auth).arg("--auth-host=" + *options.auth_host);
+    } else {
+        cmd.arg("--auth=" + options.auth);
+    }
+    cmd.arg("--encoding=" + options.encoding).arg("--locale=" + options.locale).arg("--no-instructions");
     if (!options.username.empty()) cmd.arg("--username=" + options.username);
     if (options.pwfile) cmd.arg("--pwfile=" + options.pwfile->string());
     if (options.data_checksums) cmd.arg("--data-checksums");

@@ -3,8 +3,6 @@
 // create postgres refuses bad input and leaves nothing behind. See formation_fixture.hpp.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -327,14 +325,8 @@ TEST_F(FormationE2E, CreatePostgresRefusesAMonitorThatDoesNotAnswer) {
 
 TEST_F(FormationE2E, CreatePostgresRefusesAPortInUse) {
     AutoctlNode node("node");
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(node.port()));
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-    ASSERT_EQ(::listen(fd, 1), 0);
+    const int fd = listen_on_loopback(node.port());
+    ASSERT_GE(fd, 0) << "cannot listen on 127.0.0.1:" << node.port() << ": " << std::strerror(errno);
     // The port check comes before the monitor is asked: no monitor is needed to see it.
     const std::string unused = "postgres://autoctl_node@127.0.0.1:" + std::to_string(fixture::free_port()) +
                                "/pg_auto_failover?sslmode=prefer";

@@ -1,6 +1,8 @@
 #include "formation_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +55,22 @@ std::optional<pid_t> live_postmaster(const fs::path& pgdata) {
     const auto parsed = pg::parse_postmaster_pid(read_text(pgdata / "postmaster.pid"));
     if (!parsed || !process_alive(parsed->pid)) return std::nullopt;
     return parsed->pid;
+}
+
+int listen_on_loopback(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
 }
 
 long long elapsed_ms(std::chrono::steady_clock::time_point start) {
@@ -170,7 +188,11 @@ std::vector<pid_t> AutoctlNode::pid_file_processes() const {
 
 std::vector<pid_t> AutoctlNode::kill_everything() {
     std::vector<pid_t> pids = pid_file_processes();
-    if (const auto postmaster = live_postmaster(pgdata_)) pids.push_back(*postmaster);
+    // On a data node the pid file already names the postmaster (the supervisor's `postgres`).
+    if (const auto postmaster = live_postmaster(pgdata_);
+        postmaster && std::find(pids.begin(), pids.end(), *postmaster) == pids.end()) {
+        pids.push_back(*postmaster);
+    }
     for (const pid_t pid : pids) kill_if_ours(pid, SIGSTOP);
     for (const pid_t pid : pids) kill_if_ours(pid, SIGKILL);
     seen_.insert(seen_.end(), pids.begin(), pids.end());
@@ -515,6 +537,23 @@ std::string Writer::summary() const {
     return std::to_string(acknowledged_.size()) + " inserts acknowledged, " + std::to_string(failures_) +
            " failed, longest gap between acknowledged inserts " + std::to_string(longest_gap_.count()) + " ms" +
            (last_error_.empty() ? "" : ", last error: " + last_error_);
+}
+
+bool writable(const AutoctlNode& node) {
+    try {
+        return node.sql("SELECT (NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off')::text")[0]
+                   .text(0) == "true";
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void expect_no_write_lost(const Writer& writer, const AutoctlNode& node) {
+    std::cerr << "writer: " << writer.summary() << "\n";
+    EXPECT_GT(writer.acknowledged_count(), 0u);
+    const auto missing = writer.missing_on(node);
+    EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged inserts are missing on " << node.label()
+                                 << ", the first one is id " << (missing.empty() ? 0 : missing.front());
 }
 
 }  // namespace autoctl::e2e

@@ -54,6 +54,10 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 // The pid written in a postmaster.pid whose process is alive.
 std::optional<pid_t> live_postmaster(const fs::path& pgdata);
 
+// Something else listening on 127.0.0.1:`port` (the caller closes the descriptor); -1 with errno
+// set when the port cannot be taken.
+int listen_on_loopback(int port);
+
 // Milliseconds since `start`, for the timings the tests print.
 long long elapsed_ms(std::chrono::steady_clock::time_point start);
 
@@ -234,5 +238,12 @@ private:
     std::chrono::steady_clock::time_point last_ack_;
     std::chrono::milliseconds longest_gap_{0};
 };
+
+// Postgres on `node` answers over TCP and takes writes (not in recovery, not read-only).
+bool writable(const AutoctlNode& node);
+
+// Every insert `writer` saw acknowledged is on `node` (the primary at the end of a test); prints
+// the writer's summary.
+void expect_no_write_lost(const Writer& writer, const AutoctlNode& node);
 
 }  // namespace autoctl::e2e

@@ -7,9 +7,7 @@
 // the test started (or, for the postmaster, the pid its own postmaster.pid names).
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -373,14 +371,8 @@ TEST_F(MonitorE2E, RefusesToRunAsRoot) {
 TEST_F(MonitorE2E, RefusesAPortInUse) {
     AutoctlNode node;
     // Something else listens on the port.
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(node.port()));
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-    ASSERT_EQ(::listen(fd, 1), 0);
+    const int fd = e2e::listen_on_loopback(node.port());
+    ASSERT_GE(fd, 0) << "cannot listen on 127.0.0.1:" << node.port() << ": " << std::strerror(errno);
 
     const auto result = node.autoctl(node.create_monitor_args({"--auth", "trust", "--no-ssl"}));
     ::close(fd);

@@ -20,24 +20,6 @@ protected:
     void SetUp() override { AUTOCTL_REQUIRE_POSTGRES(); }
 };
 
-// Every acknowledged insert is on `node` (the primary at the end of the test).
-void expect_no_write_lost(const Writer& writer, const AutoctlNode& node) {
-    std::cerr << "writer: " << writer.summary() << "\n";
-    EXPECT_GT(writer.acknowledged_count(), 0u);
-    const auto missing = writer.missing_on(node);
-    EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged inserts are missing on " << node.label()
-                                 << ", the first one is id " << (missing.empty() ? 0 : missing.front());
-}
-
-bool writable(const AutoctlNode& node) {
-    try {
-        return node.sql("SELECT (NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off')::text")[0]
-                   .text(0) == "true";
-    } catch (const std::exception&) {
-        return false;
-    }
-}
-
 TEST_F(PlannedE2E, FailoverAndBackLoseNoAcknowledgedWrite) {
     Formation f(2);
     Writer writer(f.formation_uri());

@@ -82,8 +82,6 @@ public:
     // Error{ErrorKind::Usage}.
     std::string get(std::string_view dotted_key) const;
     std::int64_t get_int(std::string_view dotted_key) const;
-    // Whether "section.key" holds a password (never printed). An unknown key throws.
-    bool is_secret(std::string_view dotted_key) const;
     bool get_bool(std::string_view dotted_key) const;
 
     // Sets "section.key" after validation. Unknown key: Error{ErrorKind::Usage}; invalid value:

@@ -68,4 +68,7 @@ NodePaths node_paths_from_process(std::string_view pgdata);
 // Creates the parent directories of `file` (mode 0755) if needed; throws Error{kind} on failure.
 void create_parent_directories(const std::filesystem::path& file, ErrorKind kind);
 
+// A path in double quotes, as messages name files: "/var/lib/pgsql/data".
+std::string quoted(const std::filesystem::path& path);
+
 }  // namespace autoctl::common

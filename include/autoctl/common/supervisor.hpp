@@ -104,6 +104,7 @@ private:
     void request_stop(ShutdownMode mode, const std::string& why);
     void drive_stop(std::chrono::steady_clock::time_point now);
     void reload();
+    void refresh_wanted();
     void follow_wanted(std::chrono::steady_clock::time_point now);
     std::chrono::milliseconds next_wait(std::chrono::steady_clock::time_point now) const;
     void update_pid_file();

@@ -30,6 +30,7 @@ std::string_view to_string(StopMode mode);  // "smart", "fast", "immediate"
 
 struct InitdbOptions {
     std::string auth = "trust";                   // --auth (local and host)
+    std::optional<std::string> auth_host;         // then --auth-local=<auth> --auth-host=<this>
     std::string username;                         // --username: the superuser; empty: the OS user
     std::string encoding = "UTF8";                // --encoding
     std::string locale = "C";                     // --locale

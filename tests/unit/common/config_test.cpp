@@ -288,8 +288,8 @@ TEST(ConfigTest, PasswordIsSecretMaskedAndTheFileIsPrivate) {
     test::TempDir dir;
     const auto file = dir / "autoctl.cfg";
     auto config = parse(kKeeperFile);
-    EXPECT_TRUE(config.is_secret("replication.password"));
-    EXPECT_FALSE(config.is_secret("postgresql.port"));
+    EXPECT_TRUE(is_secret_key("replication.password"));
+    EXPECT_FALSE(is_secret_key("postgresql.port"));
     EXPECT_EQ(config.masked().get("replication.password"), "") << "an empty password stays empty";
     config.set("replication.password", "s3cret'pw");
     config.save(file);
